@@ -28,15 +28,16 @@ const lineOf = (text: string, line: string): number =>
 
 describe('talos.extensions as a user mistypes them', () => {
   it.each([
-    ['an uppercase name', 'siderolabs/Intel-ucode'],
-    ['a third-party image', 'ghcr.io/example/myext'],
+    // The uppercase one also gets the name it should be (core's schema-validate `formHint`).
+    ['an uppercase name', 'siderolabs/Intel-ucode', '; in lowercase: "siderolabs/intel-ucode"'],
+    ['a third-party image', 'ghcr.io/example/myext', ''],
   ])(
     '%s: says names are lowercase siderolabs/<name> and the Image Factory builds official ones only',
-    async (_what, name) => {
+    async (_what, name, hint) => {
       expect(reference).toContain(DEV_TALOS);
       const text = reference.replace(DEV_TALOS, `${DEV_TALOS}      extensions: [${name}]\n`);
       expect(await errorsOf(text)).toEqual([
-        `platform.yaml:${lineOf(text, '      extensions: [')}:20  clusters[0].talos.extensions[0]: "${name}" does not have the expected form (expected an official extension name as the Image Factory lists it, siderolabs/<name> in lowercase (e.g. siderolabs/intel-ucode); the Image Factory builds only official extensions, so a third-party image (ghcr.io/…) cannot go into a schematic)`,
+        `platform.yaml:${lineOf(text, '      extensions: [')}:20  clusters[0].talos.extensions[0]: "${name}" does not have the expected form (expected an official extension name as the Image Factory lists it, siderolabs/<name> in lowercase (e.g. siderolabs/intel-ucode); the Image Factory builds only official extensions, so a third-party image (ghcr.io/…) cannot go into a schematic${hint})`,
       ]);
     },
     60_000,

@@ -1450,3 +1450,36 @@ describe('a hostname longer than a DNS label', () => {
 function lineOf(text: string, needle: string): number {
   return text.split('\n').findIndex((line) => line.includes(needle)) + 1;
 }
+
+// A value that misses its form by a common slip says which, with the value it should be.
+describe('the fix a form error names', () => {
+  const shown = (text: string) =>
+    loadDefinition(text, 'p.yaml').issues.map((issue) => [formatPath(issue.path), issue.expected]);
+  const domain = (value: string) => minimal.replace(/^ {2}domain: .*$/m, `  domain: ${value}`);
+
+  test('an uppercase or dotted domain: in lowercase, without the trailing dot', () => {
+    const [upper] = shown(domain('Lab.Example.com'));
+    expect(upper?.[1]).toMatch(/; in lowercase: "lab\.example\.com"$/);
+    const [dotted] = shown(domain('lab.example.com.'));
+    expect(dotted?.[1]).toMatch(/; without the trailing dot: "lab\.example\.com"$/);
+  });
+
+  test('a character outside ASCII (a Cyrillic a, a Unicode hyphen): which, and where', () => {
+    const [cyrillic] = shown(minimal.replace('name: alpha', 'name: \u0430lpha'));
+    expect(cyrillic).toEqual([
+      'clusters[0].name',
+      expect.stringMatching(
+        /; it holds U\+0430 \("\u0430"\) at character 1, outside ASCII: a look-alike of a letter or dash pasted from a document\? Type it again$/,
+      ),
+    ]);
+  });
+
+  test('a quoted number where an integer is expected: without the quotes', () => {
+    expect(shown(minimal.replace('localAsn: 64512', 'localAsn: "64512"'))).toEqual([
+      [
+        'clusters[1].network.bgp.localAsn',
+        'an integer (without the quotes: YAML reads "64512" as text)',
+      ],
+    ]);
+  });
+});

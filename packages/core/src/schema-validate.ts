@@ -197,6 +197,38 @@ function describedForm(schema: { [key: string]: unknown }): string | undefined {
   return /^An? /.test(text) ? `${text.charAt(0).toLowerCase()}${text.slice(1)}` : text;
 }
 
+/**
+ * Why a string missed its pattern, where a common slip explains it: a character outside ASCII (a
+ * look-alike letter or dash pasted from a document), or a value that matches once lowercased,
+ * without a trailing dot, a prefix length or surrounding spaces. Undefined when none does.
+ */
+function formHint(value: unknown, pattern: string): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const foreign = [...value].findIndex((char) => (char.codePointAt(0) ?? 0) > 0x7e);
+  if (foreign >= 0) {
+    const char = [...value][foreign] as string;
+    const code = (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    return `it holds U+${code} (${JSON.stringify(char)}) at character ${foreign + 1}, outside ASCII: a look-alike of a letter or dash pasted from a document? Type it again`;
+  }
+  let regex: RegExp;
+  try {
+    regex = new RegExp(pattern, 'u');
+  } catch {
+    return undefined;
+  }
+  const candidates: [string, string][] = [
+    [value.trim(), 'without the spaces around it'],
+    [value.toLowerCase(), 'in lowercase'],
+    [value.replace(/\.$/, ''), 'without the trailing dot'],
+    [value.toLowerCase().replace(/\.$/, ''), 'in lowercase, without the trailing dot'],
+    [value.replace(/\/\d{1,3}$/, ''), 'without the prefix length'],
+  ];
+  for (const [candidate, how] of candidates) {
+    if (candidate !== value && regex.test(candidate)) return `${how}: ${JSON.stringify(candidate)}`;
+  }
+  return undefined;
+}
+
 function stripPeriod(text: string): string {
   return text.endsWith('.') ? text.slice(0, -1) : text;
 }
@@ -288,7 +320,11 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         expected:
           scalar && params.type === 'string'
             ? `a string${form === undefined ? '' : `: ${form}`} (YAML reads an unquoted ${String(value)} as ${jsonType(value)}; quote a value that looks like one)`
-            : typeWords(params.type),
+            : typeof value === 'string' &&
+                /^-?\d+(\.\d+)?$/.test(value.trim()) &&
+                (params.type === 'integer' || params.type === 'number')
+              ? `${typeWords(params.type)} (without the quotes: YAML reads "${value}" as text)`
+              : typeWords(params.type),
         ...withPosition(position),
       });
     }
@@ -310,11 +346,13 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       });
     case 'pattern': {
       const pattern = String(params.pattern);
+      const hint = formHint(value, pattern);
+      const form = describedForm(parent) ?? `a string matching ${pattern}`;
       return error({
         ...base,
         value,
         message: 'does not have the expected form',
-        expected: describedForm(parent) ?? `a string matching ${pattern}`,
+        expected: hint === undefined ? form : `${form}; ${hint}`,
         ...withPosition(position),
       });
     }
