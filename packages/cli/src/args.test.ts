@@ -57,6 +57,11 @@ describe('parseCommandLine', () => {
       kind: 'usage-error',
       message: "unknown command 'biuld'; did you mean 'build'?",
     });
+    // Case is no difference: `BUILD` is `build` typed with caps lock
+    expect(parseCommandLine(['BUILD'])).toEqual({
+      kind: 'usage-error',
+      message: "unknown command 'BUILD'; did you mean 'build'?",
+    });
     expect(parseCommandLine(['--frobnicate'])).toEqual({
       kind: 'usage-error',
       message: "unknown option '--frobnicate'",

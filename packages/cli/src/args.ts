@@ -233,7 +233,8 @@ function suggestion(word: string, candidates: readonly string[]): string {
   let best: string | undefined;
   let bestDistance = Number.POSITIVE_INFINITY;
   for (const candidate of candidates) {
-    const d = distance(word, candidate);
+    // Case counts as no difference (`BUILD`, `--JSON`): commands and options are lowercase.
+    const d = distance(word.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) {
       best = candidate;
       bestDistance = d;
