@@ -57,6 +57,24 @@ describe('parseCommandLine', () => {
       kind: 'usage-error',
       message: "unknown command 'biuld'; did you mean 'build'?",
     });
+    // A missing value reads one way however it is missing
+    for (const argv of [
+      ['build', '--out'],
+      ['build', '-o'],
+      ['build', '--out='],
+    ]) {
+      expect(parseCommandLine(argv), argv.join(' ')).toEqual({
+        kind: 'usage-error',
+        message: "option '--out' needs a value",
+        command: ['build'],
+      });
+    }
+    expect(parseCommandLine(['build', '--out', '--json'])).toEqual({
+      kind: 'usage-error',
+      message:
+        "option '--out' needs a value, and the next word is an option; for a value that starts with '-', write --out=<value>",
+      command: ['build'],
+    });
     // Case is no difference: `BUILD` is `build` typed with caps lock
     expect(parseCommandLine(['BUILD'])).toEqual({
       kind: 'usage-error',
@@ -90,7 +108,7 @@ describe('parseCommandLine', () => {
     expect(parseCommandLine(['build', '--config'])).toEqual({
       kind: 'usage-error',
       command: ['build'],
-      message: "Option '-c, --config <value>' argument missing",
+      message: "option '--config' needs a value",
     });
     expect(parseCommandLine(['build', 'extra'])).toMatchObject({
       kind: 'usage-error',

@@ -339,7 +339,23 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     values = parsed.values;
     positionals = parsed.positionals;
   } catch (cause) {
-    const message = cause instanceof Error ? firstSentence(cause.message) : String(cause);
+    const raw = cause instanceof Error ? cause.message : String(cause);
+    // A value missing, said one way for `--out`, `-o` and `--out --json` alike (Node words them
+    // "argument missing" and "argument is ambiguous", the latter over three lines).
+    const missing =
+      /^Option '(?:-[A-Za-z], )?(--[\w-]+)(?: <value>)?' argument (missing|is ambiguous)/.exec(raw);
+    if (missing !== null) {
+      const option = missing[1] as string;
+      return {
+        kind: 'usage-error',
+        message:
+          missing[2] === 'missing'
+            ? `option '${option}' needs a value`
+            : `option '${option}' needs a value, and the next word is an option; for a value that starts with '-', write ${option}=<value>`,
+        command: path,
+      };
+    }
+    const message = firstSentence(raw);
     const unknown = /Unknown option '--?([^']+)'/.exec(message)?.[1];
     const flag = /^Option '(--[^']+)' does not take an argument$/.exec(message)?.[1];
     // The hint names the option as it is typed: `--strict`, not `strict`.
