@@ -428,11 +428,12 @@ volumes under \`/var/lib\`).
 On this cluster's only control plane that is etcd itself, every Kubernetes object with it: the
 reset is a rebuild. Before it, try every other way back (the console shows why the node is out
 of reach; a LAN that changed can be changed back); after it, {{{resetRebuild}}}.
-{{else}}
-So the node comes back as a replaced one: first remove what it left behind, as "Replacing a
+{{/if}}
+{{#unless singleNode}}
+{{#if loneControlPlane}}Any other node{{else}}So the node{{/if}} comes back as a replaced one: first remove what it left behind, as "Replacing a
 dead node" below says (a control plane's etcd member, from a control plane that is up, and its
 Node), then step 5 installs it again.
-{{/if}}
+{{/unless}}
 
 {{/if}}
 ## Later: renewing the client certificates (every year)
@@ -1262,7 +1263,7 @@ hand, in this order (consumers first, CRDs last):
 | {{{order}}} | \`{{{application}}}\` | {{{component}}} | {{{holds}}} |
 {{/each}}
 
-1. Disable every component that needs it first (\`homelab validate\` names them), then the
+1. Disable every component that needs it first (\`pnpm homelab validate{{{configOption}}}\` names them), then the
    component: \`components.<name>.enabled: false\` in {{{definition}}} (or in the
    cluster's own \`components:\`).
 {{#if removal.charts.length}}

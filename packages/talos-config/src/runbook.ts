@@ -218,7 +218,12 @@ export function buildCommands(definition: string | null | undefined): {
   const file = definitionFile(definition);
   if (file === false || file === DEFAULT_DEFINITION)
     return { build: 'pnpm build', configOption: '' };
-  return { build: `pnpm homelab build --config ${file}`, configOption: ` --config ${file}` };
+  // The CLI and the packages it bundles compiled first (what `pnpm build` does before it builds
+  // the workspace's definition; dist/ is not in Git, and a pin bump is in the sources).
+  return {
+    build: `pnpm exec turbo run build --filter=@homelab/cli... && pnpm homelab build --config ${file}`,
+    configOption: ` --config ${file}`,
+  };
 }
 
 /** How the runbook names a node's link: its name, or its selector and Talos' alias. */

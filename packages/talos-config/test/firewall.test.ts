@@ -526,6 +526,20 @@ describe('runbook', () => {
       'after it, rebuild the cluster on that machine with the same `secrets.yaml`',
     );
     expect(flat(lone)).not.toContain('So the node comes back as a replaced one');
+    expect(flat(lone)).not.toContain('Any other node comes back');
+    // One control plane with workers: both, the workers as replaced nodes
+    const oneControlPlane = haCluster();
+    oneControlPlane.nodes = oneControlPlane.nodes.filter(
+      (node) => !['prod-cp-2', 'prod-cp-3'].includes(node.hostname),
+    ) as typeof oneControlPlane.nodes;
+    const mixed = flat(
+      talos([oneControlPlane], registry).files.find((f) => f.path.endsWith('RUNBOOK.md'))
+        ?.content ?? '',
+    );
+    expect(mixed).toContain("On this cluster's only control plane that is etcd itself");
+    expect(mixed).toContain(
+      'Any other node comes back as a replaced one: first remove what it left behind, as "Replacing a dead node" below says',
+    );
     const off = talos([haCluster({ talos: { version: 'v1.12.11', firewall: false } })], registry);
     const offText = off.files.find((f) => f.path.endsWith('RUNBOOK.md'))?.content ?? '';
     expect(offText).not.toContain("## The nodes' firewall");

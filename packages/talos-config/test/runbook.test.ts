@@ -2274,7 +2274,10 @@ describe('the definition the runbook names', () => {
     expect(built).toContain('pnpm homelab check --config infra/homelab.yaml');
     // and in prose
     expect(other.split('\n').slice(1).join('\n')).not.toContain('`pnpm build`');
-    expect(other).toContain('run `pnpm homelab build --config infra/homelab.yaml`');
+    // The CLI compiled first, as `pnpm build` does before it builds (dist/ is not in Git)
+    expect(other).toContain(
+      'run `pnpm exec turbo run build --filter=@homelab/cli... && pnpm homelab build --config infra/homelab.yaml`',
+    );
     // The workspace's own definition, or one the runbook cannot name: the workspace's script
     for (const definition of [undefined, 'apps/homelab/platform.yaml', null]) {
       const markdown = runbook(definition === undefined ? input : { ...input, definition });
