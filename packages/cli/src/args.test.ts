@@ -69,6 +69,12 @@ describe('parseCommandLine', () => {
         command: ['build'],
       });
     }
+    expect(parseCommandLine(['build', '-o', '--json'])).toEqual({
+      kind: 'usage-error',
+      message:
+        "option '--out' needs a value, and the next word is an option; for a value that starts with '-', write --out=<value>",
+      command: ['build'],
+    });
     expect(parseCommandLine(['build', '--out', '--json'])).toEqual({
       kind: 'usage-error',
       message:

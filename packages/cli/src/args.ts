@@ -257,6 +257,13 @@ export function asksForJson(argv: readonly string[]): boolean {
   );
 }
 
+/** `--out` for `-o` (an option's long name, as the help lists it); a long name as it is. */
+function longName(option: string): string {
+  if (option.startsWith('--')) return option;
+  const name = Object.entries(OPTIONS).find(([, spec]) => `-${spec.short}` === option)?.[0];
+  return name === undefined ? option : `--${name}`;
+}
+
 function firstSentence(message: string): string {
   const end = message.indexOf('. ');
   return end === -1 ? message.replace(/\.$/, '') : message.slice(0, end);
@@ -343,9 +350,11 @@ export function parseCommandLine(argv: readonly string[]): CommandLine {
     // A value missing, said one way for `--out`, `-o` and `--out --json` alike (Node words them
     // "argument missing" and "argument is ambiguous", the latter over three lines).
     const missing =
-      /^Option '(?:-[A-Za-z], )?(--[\w-]+)(?: <value>)?' argument (missing|is ambiguous)/.exec(raw);
+      /^Option '(?:-[A-Za-z], )?(--[\w-]+|-[A-Za-z])(?: <value>)?' argument (missing|is ambiguous)/.exec(
+        raw,
+      );
     if (missing !== null) {
-      const option = missing[1] as string;
+      const option = longName(missing[1] as string);
       return {
         kind: 'usage-error',
         message:
