@@ -1339,36 +1339,45 @@ export function semanticIssues(
   );
 
   // A disk's serial or WWID names one physical disk: a node block copied with its selectors names
-  // the other machine's disk, which this machine lacks (its user volume never made, its install
-  // disk never found). One entry per node and value: a disk named twice on one node is the
-  // node's own check (install disk and data disk). Values with glob characters select no one disk.
+  // the other machine's disks, which this machine lacks (its user volume never made, its install
+  // disk never found). A warning, not an error: virtual machines can report one identity on every
+  // VM (QEMU's default serials, a hypervisor's per-slot ids), where selecting by it is fine. One
+  // entry per node and value: a disk named twice on one node is the node's own check.
   for (const property of ['serial', 'wwid'] as const) {
-    checkDuplicates(
-      ctx,
-      clusters.flatMap(({ cluster, index }) =>
-        cluster.nodes.flatMap((node, i) => {
-          const at = ['clusters', index, 'nodes', i];
-          const install: unknown = node.installDisk;
-          const named: { value: string; at: PathSegment[] }[] = [];
-          if (typeof install === 'object' && install !== null) {
-            const value = (install as Record<string, unknown>)[property];
-            if (typeof value === 'string')
-              named.push({ value, at: [...at, 'installDisk', property] });
+    const first = new Map<string, readonly PathSegment[]>();
+    for (const { cluster, index } of clusters) {
+      cluster.nodes.forEach((node, i) => {
+        const at = ['clusters', index, 'nodes', i];
+        const named: { value: string; at: PathSegment[] }[] = [];
+        const install: unknown = node.installDisk;
+        if (typeof install === 'object' && install !== null) {
+          const value = (install as Record<string, unknown>)[property];
+          if (typeof value === 'string')
+            named.push({ value, at: [...at, 'installDisk', property] });
+        }
+        (Array.isArray(node.disks) ? node.disks : []).forEach((disk, d) => {
+          const value = (disk?.selector as Record<string, unknown> | undefined)?.[property];
+          if (typeof value === 'string')
+            named.push({ value, at: [...at, 'disks', d, 'selector', property] });
+        });
+        const own = new Set<string>();
+        for (const entry of named) {
+          if (own.has(entry.value)) continue;
+          own.add(entry.value);
+          const seen = first.get(entry.value);
+          if (seen === undefined) {
+            first.set(entry.value, entry.at);
+            continue;
           }
-          (Array.isArray(node.disks) ? node.disks : []).forEach((disk, d) => {
-            const value = (disk?.selector as Record<string, unknown> | undefined)?.[property];
-            if (typeof value === 'string')
-              named.push({ value, at: [...at, 'disks', d, 'selector', property] });
+          report(ctx, 'warning', entry.at, {
+            code: 'duplicate-disk',
+            value: entry.value,
+            message: `is the disk ${property} ${formatPath(seen)} selects too: a ${property} names one physical disk, in one machine, so a node block copied with its selectors names the other machine's disk (this one's user volume is never made, or its install disk never found)`,
+            expected: `the ${property} \`talosctl get disks --insecure\` lists on this machine (machines that report one ${property} on every disk, such as virtual machines, may keep it)`,
           });
-          const seen = new Set<string>();
-          return named.filter(
-            (entry) =>
-              !/[*?[]/.test(entry.value) && !seen.has(entry.value) && seen.add(entry.value),
-          );
-        }),
-      ),
-      `disk ${property}`,
-    );
+        }
+      });
+    }
   }
 
   // Every cluster needs a node the platform's pods can run on. Control planes take workloads only
