@@ -998,28 +998,27 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
     "and leaving none out: the platform's namespaces come before the network policies that name",
     'them, the CRDs before the controllers that look for them at start, and the cluster DNS',
     'before Argo CD, which resolves the repository through it.',
+    // Said where that path is read, before its steps run: the lost machines' disks held it.
+    ...(input.secretsCredential === undefined
+      ? []
+      : [
+          `The step that puts ${input.secretsCredential.what} in takes a new one, not the lost`,
+          "cluster's, which its disks held; revoke the lost cluster's.",
+        ]),
     '',
   );
   const credential = input.secretsCredential;
-  if (credential !== undefined) {
+  if (credential !== undefined && etcd !== undefined) {
     // The lost machines' disks held it, and an etcd restore brings back the snapshot's value,
     // which a rotation since may have revoked: replaced either way, the old one revoked. First
     // in the step: an object of the secrets provider created since the snapshot cannot sync with
     // a revoked one, and the wait at the end of the step would time out on it.
     add(
-      ...(etcd === undefined
-        ? [
-            `The runbook's steps put ${credential.what} in anew. Use a new one there, not the lost`,
-            "cluster's, which its disks held; then revoke the lost cluster's.",
-          ]
-        : [
-            `With etcd restored, first replace ${credential.what}: etcd brought it back as it was at`,
-            `the snapshot. A rotation since may have revoked it, and then ${credential.whenRefused}`,
-            '(and what was added since cannot sync, so the wait at the end of this step would time',
-            "out). And the lost machines' disks held it: replace it even where it still works, as",
-            `${credential.replace}. With etcd bootstrapped anew, the runbook's steps put it in: use a`,
-            "new one there, and revoke the lost cluster's.",
-          ]),
+      `With etcd restored, first replace ${credential.what}: etcd brought it back as it was at`,
+      `the snapshot. A rotation since may have revoked it, and then ${credential.whenRefused}`,
+      '(and what was added since cannot sync, so the wait at the end of this step would time',
+      "out). And the lost machines' disks held it: replace it even where it still works, as",
+      `${credential.replace}.`,
       '',
     );
   }

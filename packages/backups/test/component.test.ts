@@ -1081,7 +1081,10 @@ describe("the disaster-recovery runbook: the secrets provider's own credential",
     expect(flat).toContain(
       'replace it even where it still works, as "Token" of `clusters/prod/guide.md`.',
     );
-    expect(flat).toContain("revoke the lost cluster's.");
+    // The fresh-etcd path reads it in its own sentence, before its steps run
+    expect(flat).toContain(
+      "before Argo CD, which resolves the repository through it. The step that puts the store token (Secret `store-token`) in takes a new one, not the lost cluster's, which its disks held; revoke the lost cluster's. With etcd restored, first replace",
+    );
     // Before the wait for the Applications, which an object added since could not pass.
     const wait = step.indexOf('xargs kubectl -n argocd wait');
     expect(wait).toBeGreaterThan(0);
@@ -1097,7 +1100,7 @@ describe("the disaster-recovery runbook: the secrets provider's own credential",
       ),
     ).replace(/\s+/g, ' ');
     expect(flat).toContain(
-      "The runbook's steps put the store token (Secret `store-token`) in anew. Use a new one there, not the lost cluster's, which its disks held; then revoke the lost cluster's.",
+      "The step that puts the store token (Secret `store-token`) in takes a new one, not the lost cluster's, which its disks held; revoke the lost cluster's.",
     );
     expect(flat).not.toContain('With etcd restored, first replace');
   });

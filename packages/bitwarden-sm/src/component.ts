@@ -247,12 +247,18 @@ function declare(input: DeclareInput<BitwardenSmSettings>): Declaration {
       secrets: {
         store: 'Bitwarden Secrets Manager',
         producer: BITWARDEN_PRODUCER,
-        credential: {
-          what: `the Bitwarden machine account\u2019s access token (the hand-made Secret \`${settings.authToken.secretName}\` of each namespace that gets a BitwardenSecret)`,
-          replace: `"${TOKEN_SECTION}" of \`clusters/${input.cluster.name}/rotating-secrets.md\`: a new token into every namespace, one BitwardenSecret of each synced with it, then the old token revoked in Bitwarden`,
-          whenRefused:
-            'the operator syncs nothing: every Secret keeps the value it came back with, and an entry changed in Bitwarden since does not arrive',
-        },
+        // Only where the runbook makes the token (a namespace with declared Secrets), so the
+        // guide has the section it names.
+        ...(namespaces.length === 0
+          ? {}
+          : {
+              credential: {
+                what: `the Bitwarden machine account\u2019s access token (the hand-made Secret \`${settings.authToken.secretName}\` of each namespace that gets a BitwardenSecret)`,
+                replace: `"${TOKEN_SECTION}" of \`clusters/${input.cluster.name}/rotating-secrets.md\`: a new token into every namespace, one BitwardenSecret of each synced with it, then the old token revoked in Bitwarden`,
+                whenRefused:
+                  'the operator syncs nothing: every Secret keeps the value it came back with, and an entry changed in Bitwarden since does not arrive',
+              },
+            }),
         entries: Object.fromEntries(
           [...settings.inventory].map(([secret, keys]) => [secret, Object.fromEntries(keys)]),
         ),
