@@ -1226,6 +1226,19 @@ suite(title, () => {
               { sourceHydrator: { drySource: source } },
               { source: { ...source, path: 'hydrated' } },
             ),
+            {
+              ...compared({ source }, { source: { ...source, targetRevision: 'v1' } }, 'Unknown'),
+              status: {
+                health: { status: 'Unknown' },
+                sync: {
+                  status: 'Unknown',
+                  comparedTo: { source: { ...source, targetRevision: 'v1' } },
+                },
+                conditions: [
+                  { type: 'InvalidSpecError', message: 'repository not permitted in project' },
+                ],
+              },
+            },
           ]);
           expect(
             specs.map(({ status }) => status),
@@ -1240,7 +1253,9 @@ suite(title, () => {
             'Progressing',
             'Progressing',
             'Healthy',
+            'Unknown',
           ]);
+          expect(specs.at(-1)?.message, cluster).toBe('repository not permitted in project');
           expect(specs[0]?.message, cluster).toBe(
             'its controller has not compared its new spec with Git yet',
           );

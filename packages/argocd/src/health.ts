@@ -27,7 +27,11 @@
  * (`currentSourceEqualsSyncedSource`, a Go deep-equal of the two structs); so does this, with a
  * value absent, empty, false or zero equal to none: the spec holds what was applied, the status
  * what the controller serialized (`omitempty` drops those, other fields write them empty). Not
- * for a source hydrator's Application, whose source the controller derives.
+ * for a source hydrator's Application, whose source the controller derives. Nor where the
+ * controller refused the new spec (an `InvalidSpecError` condition: a project that does not
+ * permit its repository or destination): v3.4.4 then writes its status without comparing
+ * (`refreshAppConditions`), so it would read Progressing for good; it keeps its stored health,
+ * with the condition's message.
  */
 export const APPLICATION_HEALTH_LUA = `hs = {}
 hs.status = "Progressing"
@@ -81,6 +85,14 @@ if obj.spec ~= nil and obj.spec.sourceHydrator == nil and (obj.spec.source ~= ni
     end
   end
   if not current then
+    if obj.status ~= nil and obj.status.conditions ~= nil then
+      for _, condition in ipairs(obj.status.conditions) do
+        if condition.type == "InvalidSpecError" then
+          hs.message = tostring(condition.message)
+          return hs
+        end
+      end
+    end
     hs.status = "Progressing"
     hs.message = "its controller has not compared its new spec with Git yet"
     return hs
