@@ -1474,6 +1474,12 @@ describe('the fix a form error names', () => {
     ]);
   });
 
+  test('no blame on a character outside ASCII where the value fails for another reason', () => {
+    // A Cyrillic a and a space: without the a it still is no DNS label
+    const [both] = shown(minimal.replace('name: alpha', "name: '\u0430l pha'"));
+    expect(both?.[1]).not.toContain('outside ASCII');
+  });
+
   test('a quoted number where an integer is expected: without the quotes', () => {
     expect(shown(minimal.replace('localAsn: 64512', 'localAsn: "64512"'))).toEqual([
       [

@@ -204,17 +204,23 @@ function describedForm(schema: { [key: string]: unknown }): string | undefined {
  */
 function formHint(value: unknown, pattern: string): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const foreign = [...value].findIndex((char) => (char.codePointAt(0) ?? 0) > 0x7e);
-  if (foreign >= 0) {
-    const char = [...value][foreign] as string;
-    const code = (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
-    return `it holds U+${code} (${JSON.stringify(char)}) at character ${foreign + 1}, outside ASCII: a look-alike of a letter or dash pasted from a document? Type it again`;
-  }
   let regex: RegExp;
   try {
     regex = new RegExp(pattern, 'u');
   } catch {
     return undefined;
+  }
+  // Blamed only where the characters outside ASCII are what the pattern refuses: the value
+  // matches without them (a display name in an address fails for its spaces, not its ü).
+  const chars = [...value];
+  const foreign = chars.findIndex((char) => (char.codePointAt(0) ?? 0) > 0x7f);
+  if (
+    foreign >= 0 &&
+    regex.test(chars.filter((char) => (char.codePointAt(0) ?? 0) <= 0x7f).join(''))
+  ) {
+    const char = chars[foreign] as string;
+    const code = (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    return `it holds U+${code} (${JSON.stringify(char)}) at character ${foreign + 1}, outside ASCII: a look-alike of a letter or dash pasted from a document? Type it again`;
   }
   const candidates: [string, string][] = [
     [value.trim(), 'without the spaces around it'],
@@ -321,8 +327,9 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
           scalar && params.type === 'string'
             ? `a string${form === undefined ? '' : `: ${form}`} (YAML reads an unquoted ${String(value)} as ${jsonType(value)}; quote a value that looks like one)`
             : typeof value === 'string' &&
-                /^-?\d+(\.\d+)?$/.test(value.trim()) &&
-                (params.type === 'integer' || params.type === 'number')
+                (params.type === 'integer'
+                  ? /^-?\d+$/.test(value.trim())
+                  : params.type === 'number' && /^-?\d+(\.\d+)?$/.test(value.trim()))
               ? `${typeWords(params.type)} (without the quotes: YAML reads "${value}" as text)`
               : typeWords(params.type),
         ...withPosition(position),
