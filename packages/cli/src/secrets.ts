@@ -72,8 +72,8 @@ const TOKEN_FORMATS: readonly TokenFormat[] = [
     name: 'a token in a URL',
     // scheme://<token>@host: an access token as the URL's user (Gitea, Forgejo, GitHub and
     // Bitbucket take one there); told from a user name (git, deploy, x-access-token) by its
-    // length and digits: 20 characters or more, 4 digits or more.
-    source: String.raw`\b[A-Za-z][A-Za-z0-9+.-]*://(?=(?:[A-Za-z_-]*[0-9]){4})[A-Za-z0-9_-]{20,}@`,
+    // length and digits: 20 characters or more, 6 digits or more (a 40-hex token has 25 on average).
+    source: String.raw`\b[A-Za-z][A-Za-z0-9+.-]*://(?=(?:[A-Za-z_-]*[0-9]){6})[A-Za-z0-9_-]{20,}@`,
     hint: String.raw`://[A-Za-z0-9_-]{20,}@`,
     fix:
       'remove the token from the URL; the component reads it from a Secret filled from ' +

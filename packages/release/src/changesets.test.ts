@@ -67,6 +67,8 @@ describe('changesetProblems', () => {
           file('a', '---\n"@homelab/chart-cilium": patch\n"@homelab/core": minor\n---\n\nx\n'),
           file('b', '---\n"@homelab/chart-coredns": none\n---\n'),
           file('c', '---\n---\n\nnothing\n'),
+          // leading blank lines and an indented closing line, as @changesets/parse takes them
+          file('d', '\n\n---\n"@homelab/chart-cilium": minor\n  ---\n\nx\n'),
           { path: '.changeset/README.md', content: '# Changesets\n' },
         ],
         charts,

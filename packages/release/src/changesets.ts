@@ -13,6 +13,12 @@ export type BumpType = 'major' | 'minor' | 'patch';
 const BUMPS: readonly string[] = ['major', 'minor', 'patch'];
 
 /**
+ * A changeset's front matter as @changesets/parse 0.4 finds it (`mdRegex`): leading whitespace,
+ * `---`, the YAML, a line that is `---` after optional indentation.
+ */
+const FRONT_MATTER = /\s*---([\s\S]*?)\n\s*---(\s*(?:\n|$)[\s\S]*)/;
+
+/**
  * Packages that pending changesets (`.changeset/*.md`, not yet applied by `changeset version`)
  * bump, with the largest bump each gets. Files that are not changesets (README.md, config.json,
  * no frontmatter) are skipped.
@@ -24,7 +30,7 @@ export function pendingBumps(
   for (const file of files) {
     const base = file.path.split('/').pop() ?? '';
     if (!base.endsWith('.md') || base.toLowerCase() === 'readme.md') continue;
-    const match = /^---\r?\n([\s\S]*?)\r?\n?---/.exec(file.content);
+    const match = FRONT_MATTER.exec(file.content);
     if (!match) continue;
     let front: unknown;
     try {
@@ -64,7 +70,7 @@ export function changesetProblems(
   for (const file of files) {
     const base = file.path.split('/').pop() ?? '';
     if (!base.endsWith('.md') || base.toLowerCase() === 'readme.md') continue;
-    const match = /^---\r?\n([\s\S]*?)\r?\n?---(?:\r?\n|$)/.exec(file.content);
+    const match = FRONT_MATTER.exec(file.content);
     if (!match) {
       problem(file.path, 'has no front matter: changeset version cannot parse it', FRONT);
       continue;
