@@ -52,6 +52,31 @@ describe('writeChangesets and a symlinked .changeset', () => {
   });
 });
 
+describe('readReleaseState: pending changesets against the workspace', () => {
+  it('refuses a changeset naming a package the workspace does not have, chart or not', async () => {
+    const write = (path: string, content: string) => {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    };
+    write('pnpm-workspace.yaml', 'packages:\n  - packages/*\n  - charts/*\n');
+    write('packages/core/package.json', '{"name":"@homelab/core"}');
+    write('charts/cilium/package.json', '{"name":"@homelab/chart-cilium","version":"0.1.0"}');
+    write(
+      '.changeset/good.md',
+      '---\n"@homelab/core": patch\n"@homelab/chart-cilium": patch\n---\n',
+    );
+    write('.changeset/typo.md', '---\n"@homelab/cor": patch\n---\n');
+    const state = await runtime.readReleaseState(dir);
+    expect(state.issues.map((issue) => [issue.code, issue.output, issue.message])).toEqual([
+      [
+        'changeset-invalid',
+        '.changeset/typo.md',
+        'names @homelab/cor, which is no package of the workspace (did you mean @homelab/core?): changeset version refuses the whole run',
+      ],
+    ]);
+  });
+});
+
 describe('writerStepHook', () => {
   it('is off unless a test asks for it', () => {
     expect(writerStepHook({})).toBeUndefined();

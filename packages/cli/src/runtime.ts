@@ -97,6 +97,7 @@ async function readReleaseState(outRoot: string): Promise<ReleaseState> {
     pendingBumps,
     readChangesetFiles,
     readVersionRecord,
+    readWorkspacePackageNames,
   } = await import('@homelab/release');
   const { record, issues } = readVersionRecord(outRoot);
   const changesets = readChangesetFiles(outRoot);
@@ -105,7 +106,14 @@ async function readReleaseState(outRoot: string): Promise<ReleaseState> {
     record,
     pending: [...pendingBumps(changesets).keys()].sort(compareStrings),
     packageNames,
-    issues: [...issues, ...changesetProblems(changesets, new Set(Object.values(packageNames)))],
+    issues: [
+      ...issues,
+      ...changesetProblems(
+        changesets,
+        new Set(Object.values(packageNames)),
+        readWorkspacePackageNames(outRoot),
+      ),
+    ],
     chartPaths: chartFolderPaths(outRoot),
   };
 }

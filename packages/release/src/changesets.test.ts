@@ -1,5 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { changesetProblems, pendingBumps, writeChangesets } from './changesets.js';
+import { readWorkspacePackageNames } from './repo.js';
 
 describe('writeChangesets', () => {
   it('writes one changeset with a patch bump for every changed chart', () => {
@@ -100,5 +104,81 @@ describe('changesetProblems', () => {
     expect(issues[4]?.message).toBe(
       'names @homelab/chart-cillium, which is no chart of the workspace: changeset version refuses the whole run',
     );
+  });
+});
+
+describe('changesetProblems with the workspace packages known', () => {
+  const charts = new Set(['@homelab/chart-cilium']);
+  const others = new Set(['@homelab/core', '@homelab/cli', '@homelab/cilium']);
+  const file = (name: string, content: string) => ({ path: `.changeset/${name}.md`, content });
+
+  it('refuses a misspelt package that is no chart, naming the nearest one with its bump', () => {
+    const issues = changesetProblems(
+      [
+        file('ok', '---\n"@homelab/core": minor\n"@homelab/chart-cilium": patch\n---\n'),
+        file('typo', '---\n"@homelab/cor": minor\n---\n'),
+        file('far', '---\n"left-pad": patch\n---\n'),
+      ],
+      charts,
+      others,
+    );
+    expect(
+      issues.map((issue) => [issue.code, issue.output, issue.message, issue.expected]),
+    ).toEqual([
+      [
+        'changeset-invalid',
+        '.changeset/typo.md',
+        'names @homelab/cor, which is no package of the workspace (did you mean @homelab/core?): changeset version refuses the whole run',
+        '"@homelab/core": minor',
+      ],
+      [
+        'changeset-invalid',
+        '.changeset/far.md',
+        'names left-pad, which is no package of the workspace: changeset version refuses the whole run',
+        'a package the workspace has (@homelab/cilium, @homelab/cli, @homelab/core)',
+      ],
+    ]);
+  });
+
+  it('leaves packages that are no chart alone where the workspace is unknown', () => {
+    expect(changesetProblems([file('typo', '---\n"@homelab/cor": minor\n---\n')], charts)).toEqual(
+      [],
+    );
+  });
+});
+
+describe('readWorkspacePackageNames', () => {
+  const write = (path: string, content: string) => {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, content);
+  };
+
+  it('reads the packages pnpm-workspace.yaml names, without the root package', () => {
+    const root = mkdtempSync(join(tmpdir(), 'homelab-workspace-'));
+    try {
+      write(join(root, 'package.json'), '{"name":"root"}');
+      write(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\n  - ./apps/one\n');
+      write(join(root, 'packages/a/package.json'), '{"name":"@x/a"}');
+      write(join(root, 'packages/b/package.json'), '{"name":"@x/b"}');
+      write(join(root, 'packages/c/README.md'), 'no package');
+      write(join(root, 'apps/one/package.json'), '{"name":"one"}');
+      write(join(root, 'apps/two/package.json'), '{"name":"two"}');
+      expect([...(readWorkspacePackageNames(root) ?? [])].sort()).toEqual(['@x/a', '@x/b', 'one']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('is undefined without the file or with a pattern it does not read', () => {
+    const root = mkdtempSync(join(tmpdir(), 'homelab-workspace-'));
+    try {
+      expect(readWorkspacePackageNames(root)).toBeUndefined();
+      write(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - packages/**\n');
+      expect(readWorkspacePackageNames(root)).toBeUndefined();
+      write(join(root, 'pnpm-workspace.yaml'), 'packages:\n  - packages/*\n  - "!packages/x"\n');
+      expect(readWorkspacePackageNames(root)).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { error, type GeneratedFile, type Issue } from '@homelab/core';
+import { didYouMean, error, type GeneratedFile, type Issue } from '@homelab/core';
 import { parse } from 'yaml';
 import { compareCodeUnits } from './files.js';
 
@@ -54,13 +54,16 @@ export function pendingBumps(
  * What `changeset version` would refuse in the pending changesets, found before it runs (`homelab
  * check`): a file without front matter, front matter that is no YAML mapping, a bump that is none
  * of major, minor, patch, none, and a chart package (`@homelab/chart-<name>`) the workspace does
- * not have (`chartPackages`: the charts' package names). Changesets 2.x fails the whole
- * `pnpm version-packages` on any of them ("could not parse changeset", "which is not in the
- * workspace"), while `pendingBumps` skips them: check passed, and the release job failed.
+ * not have (`chartPackages`: the charts' package names), or, where the workspace's other packages
+ * are known (`otherPackages`, from its `pnpm-workspace.yaml`), any package it does not have.
+ * Changesets 2.x fails the whole `pnpm version-packages` on any of them ("could not parse
+ * changeset", "which is not in the workspace"), while `pendingBumps` skips them: check passed,
+ * and the release job failed.
  */
 export function changesetProblems(
   files: readonly { readonly path: string; readonly content: string }[],
   chartPackages: ReadonlySet<string>,
+  otherPackages?: ReadonlySet<string>,
 ): Issue[] {
   const issues: Issue[] = [];
   const problem = (path: string, message: string, expected: string) =>
@@ -104,6 +107,20 @@ export function changesetProblems(
           file.path,
           `names ${name}, which is no chart of the workspace: changeset version refuses the whole run`,
           `a chart package the workspace has (${[...chartPackages].sort(compareCodeUnits).join(', ')})`,
+        );
+      } else if (
+        otherPackages !== undefined &&
+        !name.startsWith('@homelab/chart-') &&
+        !otherPackages.has(name)
+      ) {
+        const known = [...otherPackages].sort(compareCodeUnits);
+        const near = didYouMean(name, known);
+        problem(
+          file.path,
+          `names ${name}, which is no package of the workspace${near === undefined ? '' : ` (did you mean ${near}?)`}: changeset version refuses the whole run`,
+          near === undefined
+            ? `a package the workspace has (${known.join(', ')})`
+            : `"${near}": ${typeof bump === 'string' ? bump : 'patch'}`,
         );
       }
     }

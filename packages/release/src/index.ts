@@ -11,6 +11,11 @@ export {
   recordNewCharts,
   serializeVersionRecord,
 } from './guard.js';
-export { chartFolderPaths, readChangesetFiles, readVersionRecord } from './repo.js';
+export {
+  chartFolderPaths,
+  readChangesetFiles,
+  readVersionRecord,
+  readWorkspacePackageNames,
+} from './repo.js';
 export type { BuildStatesInput } from './states.js';
 export { chartStatesFromBuild, foreignChartFiles } from './states.js';

@@ -10,6 +10,7 @@ import {
   readRegularFile,
   readRegularFileIfPresent,
 } from '@homelab/core';
+import { parse } from 'yaml';
 import { chartPackageName, pendingBumps } from './changesets.js';
 import { chartDigest, VERSION_RECORD_PATH } from './digest.js';
 import { compareCodeUnits } from './files.js';
@@ -154,6 +155,52 @@ export function readChangesetFiles(root: string): { path: string; content: strin
       path: `.changeset/${file}`,
       content: readRegularFile(join(dir, file)).toString('utf8'),
     }));
+}
+
+/**
+ * The names of the workspace's packages, as pnpm finds them from `pnpm-workspace.yaml`'s
+ * `packages` (`<folder>/*` and `<folder>` entries; `package.json` files that name themselves),
+ * without the root's own package, which changesets does not version in a workspace.
+ * Undefined where there is no such file, or an entry of another form (`**`, `!`, other globs):
+ * the caller then cannot tell a misspelt package from a real one.
+ */
+export function readWorkspacePackageNames(root: string): Set<string> | undefined {
+  const file = readRegularFileIfPresent(join(root, 'pnpm-workspace.yaml'));
+  if (file === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = parse(file.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const patterns = (parsed as { packages?: unknown } | null)?.packages;
+  if (!Array.isArray(patterns)) return undefined;
+  const folders: string[] = [];
+  for (const pattern of patterns) {
+    if (typeof pattern !== 'string') return undefined;
+    const plain = pattern.replace(/^\.\//, '').replace(/\/$/, '');
+    if (/^[\w.@-]+(\/[\w.@-]+)*\/\*$/.test(plain)) {
+      const parent = join(root, plain.slice(0, -2));
+      if (!existsSync(parent)) continue;
+      for (const entry of readdirSync(parent, { withFileTypes: true })) {
+        if (entry.isDirectory()) folders.push(join(parent, entry.name));
+      }
+    } else if (/^[\w.@-]+(\/[\w.@-]+)*$/.test(plain)) {
+      folders.push(join(root, plain));
+    } else {
+      return undefined;
+    }
+  }
+  const names = new Set<string>();
+  for (const folder of folders) {
+    const bytes = readRegularFileIfPresent(join(folder, 'package.json'));
+    if (bytes === undefined) continue;
+    const text = bytes.toString('utf8');
+    if (jsonSyntaxProblem(text) !== undefined) continue;
+    const name = (JSON.parse(text) as { name?: unknown } | null)?.name;
+    if (typeof name === 'string') names.add(name);
+  }
+  return names;
 }
 
 /** `charts/.versions.json` of the repository, parsed (missing → empty record). */
