@@ -158,7 +158,7 @@ export function unrecordedReason(chart: ChartState): string | undefined {
     return `charts/${chart.name} is at ${chart.version}, ${VERSION_RECORD_PATH} records ${recorded.version}`;
   }
   if (recorded.digest !== chart.digest) {
-    return `charts/${chart.name} changed since ${chart.version} was recorded`;
+    return `charts/${chart.name} changed since ${chart.version} was recorded (a file edited, added or removed there; pnpm homelab check names a file the build does not write)`;
   }
   return undefined;
 }
