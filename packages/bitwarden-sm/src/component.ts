@@ -17,6 +17,7 @@ import {
   DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
   type DeclareInput,
+  didYouMean,
   type EnvironmentName,
   type EnvironmentProfile,
   error,
@@ -476,7 +477,26 @@ interface Missing {
   readonly path: PathSegment[];
 }
 
-function unmappedIssue({ unmapped, clusters, path }: Missing): Issue {
+/**
+ * The inventory's unused Secret (`<namespace>/<name>`) with the same key whose name is a typo
+ * away from the one a component declares: one of the two names is misspelt, most likely the
+ * component's secretName (the inventory is copied from Bitwarden once, names are typed often).
+ */
+function misspeltAs(
+  target: { readonly namespace: string; readonly name: string; readonly key: string },
+  unused: readonly (readonly [string, string])[],
+): string | undefined {
+  const candidates = unused
+    .filter(([id, key]) => key === target.key && id.startsWith(`${target.namespace}/`))
+    .map(([id]) => id.slice(target.namespace.length + 1));
+  const near = didYouMean(target.name, candidates);
+  return near === undefined ? undefined : `${target.namespace}/${near}`;
+}
+
+function unmappedIssue(
+  { unmapped, clusters, path }: Missing,
+  unused: readonly (readonly [string, string])[],
+): Issue {
   const { secret, key, source } = unmapped;
   const on = `on ${clusterList(clusters)}`;
   const by = secret.declaredBy.join(', ');
@@ -490,15 +510,22 @@ function unmappedIssue({ unmapped, clusters, path }: Missing): Issue {
     });
   }
   const target = source ?? { namespace: secret.namespace, name: secret.name, key };
+  const near = misspeltAs(target, unused);
   return error({
     code: 'bitwarden-unmapped',
     path,
     value: `${secretId(target)}:${target.key}`,
     message:
-      source === undefined
+      (source === undefined
         ? `${by} declares Secret ${secretId(secret)} with key "${key}" ${on}, but the inventory maps no Bitwarden secret to it: the Secret would be made without it`
-        : `${by} reads key "${key}" of Secret ${secretId(secret)} ${on} from the same Bitwarden secret as key "${source.key}" of Secret ${secretId(source)}, which the inventory does not map`,
-    expected: `these lines under components.bitwarden-sm (or a cluster's own components.bitwarden-sm):\n${mappingLines(target, target.key)}`,
+        : `${by} reads key "${key}" of Secret ${secretId(secret)} ${on} from the same Bitwarden secret as key "${source.key}" of Secret ${secretId(source)}, which the inventory does not map`) +
+      (near === undefined
+        ? ''
+        : `; the inventory maps key "${target.key}" of Secret ${near}, which no component asks for: is one of the two names misspelt?`),
+    expected:
+      near === undefined
+        ? `these lines under components.bitwarden-sm (or a cluster's own components.bitwarden-sm):\n${mappingLines(target, target.key)}`
+        : `one name in both places: the Secret name ${by}'s settings give (${target.name}), or the inventory's ${near}`,
   });
 }
 
@@ -733,7 +760,10 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
       }
     }
   }
-  for (const item of missing.values()) issues.push(unmappedIssue(item));
+  const unused = [...entries]
+    .filter(([, known]) => !known.used)
+    .map(([id]) => id.split('\u0000') as [string, string]);
+  for (const item of missing.values()) issues.push(unmappedIssue(item, unused));
   for (const [id, known] of entries) {
     if (known.used) continue;
     const [secret, key] = id.split('\u0000') as [string, string];

@@ -182,6 +182,30 @@ describe('BitwardenSecrets for declared Secrets', () => {
     );
   });
 
+  it('asks whether a name is misspelt where the inventory maps the key under a near name nothing asks for', () => {
+    // Given a component's secretName one letter off the inventory's Secret
+    const app = consumer('monitoring', 'monitoring', [
+      { name: 'alertmanager-slak', namespace: 'monitoring', keys: ['webhook-url'] },
+    ]);
+    const run = runBitwarden(
+      {
+        secrets: {
+          'monitoring/alertmanager-slack': { 'webhook-url': ID_A },
+          // another key, and another namespace, are no candidates
+          'monitoring/alertmanager-slac': { url: ID_B },
+          'other/alertmanager-slak': { 'webhook-url': ID_C },
+        },
+      },
+      [app],
+    );
+    const [found] = errors(run.issues);
+    expect([found?.code, found?.message, found?.expected]).toEqual([
+      'bitwarden-unmapped',
+      'monitoring declares Secret monitoring/alertmanager-slak with key "webhook-url" on clusters "dev", "staging" and "prod", but the inventory maps no Bitwarden secret to it: the Secret would be made without it; the inventory maps key "webhook-url" of Secret monitoring/alertmanager-slack, which no component asks for: is one of the two names misspelt?',
+      "one name in both places: the Secret name monitoring's settings give (alertmanager-slak), or the inventory's monitoring/alertmanager-slack",
+    ]);
+  });
+
   it('warns about a mapping nothing asks for', () => {
     const run = runBitwarden({ secrets: { ...INVENTORY, 'argocd/argocd-old': { token: ID_B } } }, [
       argocd,
