@@ -944,7 +944,7 @@ describe('declarations', () => {
     expect(steps[0]?.commands).toEqual([
       'kubectl get namespace argocd >/dev/null 2>&1 || kubectl create namespace argocd',
       'helm dependency update charts/argo-cd',
-      'helm template argocd charts/argo-cd --namespace argocd --skip-tests \\',
+      'helm template argocd charts/argo-cd --namespace argocd --kube-version 1.34.2 --skip-tests \\',
       '  -f charts/argo-cd/env/staging.yaml -f charts/argo-cd/clusters/staging.yaml \\',
       '  | kubectl apply --server-side --field-manager=argocd-controller -f -',
       'kubectl -n argocd wait --for=condition=Available deployment --all --timeout=10m',

@@ -920,7 +920,7 @@ function declare(input: DeclareInput<ArgocdSettings>): Declaration {
           `helm dependency update ${chart}`,
           // --skip-tests: the redis-ha subchart's two test Pods (`helm.sh/hook: test-success`)
           // would otherwise be applied as plain Pods that nothing ever deletes.
-          `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} --skip-tests \\`,
+          `helm template argocd ${chart} --namespace ${ARGOCD_NAMESPACE} --kube-version ${shellQuote(cluster.kubernetesVersion)} --skip-tests \\`,
           `  -f ${chart}/env/${shellQuote(`${env}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
           `  | ${handOverApply('-')}`,
           `kubectl -n ${ARGOCD_NAMESPACE} wait --for=condition=Available deployment --all --timeout=10m`,

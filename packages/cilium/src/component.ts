@@ -563,7 +563,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
   const network = resolveNetworkPolicy(input.settings, cluster);
   const peering = bgpPeeringStep(cluster);
   const apply = [
-    `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
+    `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} --kube-version ${shellQuote(cluster.kubernetesVersion)} \\`,
     `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
     `  | ${handOverApply('-')}`,
   ];
@@ -855,7 +855,7 @@ function hubbleCaStep(): BootstrapStep {
  */
 function preflightStep(chart: string, cluster: ResolvedCluster): BootstrapStep {
   const render = [
-    `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} \\`,
+    `helm template cilium ${chart} --namespace ${CILIUM_NAMESPACE} --kube-version ${shellQuote(cluster.kubernetesVersion)} \\`,
     `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
     `  --set ${PREFLIGHT_SET.join(' --set ')} \\`,
     `  --show-only ${shellQuote(PREFLIGHT_TEMPLATES)} \\`,

@@ -274,7 +274,7 @@ describe('capabilities', () => {
     );
     expect(step.when).toBe('later');
     const render = [
-      'helm template cilium charts/cilium --namespace kube-system \\',
+      'helm template cilium charts/cilium --namespace kube-system --kube-version 1.34.2 \\',
       '  -f charts/cilium/env/development.yaml -f charts/cilium/clusters/dev.yaml \\',
       '  --set cilium.preflight.enabled=true --set cilium.agent=false --set cilium.operator.enabled=false \\',
       "  --show-only 'charts/cilium/templates/cilium-preflight/*.yaml' \\",
@@ -404,13 +404,13 @@ describe('capabilities', () => {
     ]);
     expect(declared.prod?.bootstrap?.[0]?.commands).toEqual([
       'helm dependency update charts/cilium',
-      'helm template cilium charts/cilium --namespace kube-system \\',
+      'helm template cilium charts/cilium --namespace kube-system --kube-version 1.34.2 \\',
       '  -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
       '  | kubectl apply --server-side --field-manager=argocd-controller -f -',
       'kubectl -n kube-system rollout status daemonset/cilium --timeout=10m',
       // again, until the operator has registered every Cilium CRD the chart uses
       'for attempt in $(seq 20); do',
-      '  helm template cilium charts/cilium --namespace kube-system \\',
+      '  helm template cilium charts/cilium --namespace kube-system --kube-version 1.34.2 \\',
       '    -f charts/cilium/env/production.yaml -f charts/cilium/clusters/prod.yaml \\',
       '    | kubectl apply --server-side --field-manager=argocd-controller -f - && break',
       // the last failed try says so and fails: a loop that ran out in silence read as done

@@ -389,6 +389,29 @@ describe('the Talos runbook', () => {
   });
 });
 
+describe('the helm template commands of the runbooks', () => {
+  const built = generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+
+  it("render for the cluster's Kubernetes version, as Argo CD does (--kube-version), never Helm's default", async () => {
+    const { files } = await built;
+    const clusters = (
+      parseYaml(reference) as { clusters: { name: string; kubernetes: { version: string } }[] }
+    ).clusters;
+    expect(clusters.length).toBe(3);
+    for (const cluster of clusters) {
+      const renders = file(files, `clusters/${cluster.name}/RUNBOOK.md`)
+        .split('\n')
+        .filter((line) => /^\s*helm template /.test(line));
+      // Cilium (the install, its retry, the pre-flight), CoreDNS, Argo CD, the removals
+      expect(renders.length).toBeGreaterThanOrEqual(5);
+      for (const line of renders) {
+        // A Helm built without its version flags defaults to v1.20, below what the charts ask.
+        expect(line.match(/ --kube-version (\S+)/)?.[1]).toBe(cluster.kubernetes.version);
+      }
+    }
+  });
+});
+
 describe('the hand-made secrets', () => {
   // `kubectl create secret --from-literal=key="$VALUE"` expands the value into kubectl's
   // arguments, which every user of the workstation reads in `ps` and /proc/<pid>/cmdline while

@@ -541,7 +541,7 @@ function declare(input: DeclareInput<CorednsSettings>): Declaration {
           `Its Service holds \`${address ?? 'the 10th address of the service network'}\`, where every kubelet sends pods' queries.`,
         ],
         commands: [
-          `helm template ${NAME} ${chart} --namespace ${COREDNS_NAMESPACE} \\`,
+          `helm template ${NAME} ${chart} --namespace ${COREDNS_NAMESPACE} --kube-version ${shellQuote(cluster.kubernetesVersion)} \\`,
           `  -f ${chart}/env/${shellQuote(`${cluster.environment}.yaml`)} -f ${chart}/clusters/${shellQuote(`${cluster.name}.yaml`)} \\`,
           `  | ${handOverApply('-')}`,
           `kubectl -n ${COREDNS_NAMESPACE} rollout status deployment/${NAME} --timeout=5m`,

@@ -423,7 +423,7 @@ describe('what it declares', () => {
       'Install CoreDNS from the generated chart (by hand)',
     );
     expect(declared?.bootstrap?.[0]?.commands[0]).toBe(
-      'helm template coredns charts/coredns --namespace coredns \\',
+      'helm template coredns charts/coredns --namespace coredns --kube-version 1.34.2 \\',
     );
     // As Argo CD's field manager: its Application then owns every field of the hand install.
     expect(declared?.bootstrap?.[0]?.commands[2]).toBe(

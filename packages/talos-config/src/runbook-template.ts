@@ -1273,7 +1273,7 @@ hand, in this order (consumers first, CRDs last):
 \`\`\`sh
 {{#each removal.charts}}
 helm dependency update {{shell path}}
-helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
+helm template {{shell release}} {{shell path}} --namespace {{shell namespace}} --kube-version {{shell kubeVersion}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
 {{/each}}
 \`\`\`
 {{#if removal.hooks}}
@@ -1373,7 +1373,7 @@ it in the definition, build and commit.
 {{{gitops.pauseRoot}}}
 {{#with removal.gitops.chart}}
 helm dependency update {{shell path}}
-helm template {{shell release}} {{shell path}} --namespace {{shell namespace}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
+helm template {{shell release}} {{shell path}} --namespace {{shell namespace}} --kube-version {{shell kubeVersion}}{{#each valueFiles}} -f {{shell this}}{{/each}} > "$TALOS_DIR"/{{shell saved}}
 {{/with}}
 {{#if gitops.stop}}
 {{{gitops.stop}}}

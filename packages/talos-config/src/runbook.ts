@@ -415,6 +415,9 @@ function removalView(
       : {
           ...source,
           namespace: app.namespace,
+          // As Argo CD renders it: with the live cluster's version (a Helm built without its
+          // version flags defaults to v1.20, below what the charts ask for).
+          kubeVersion: cluster.kubernetesVersion,
           saved: `removed-${cluster.name}-${app.name}.yaml`,
         };
   };
