@@ -57,7 +57,7 @@ function isVolsync(object: KubeObject, kind: string): boolean {
 export const backupCompleteness: SystemCheck = {
   name: 'backup-completeness',
   description:
-    'Every declared volume with a backup policy has, in its namespace, a ReplicationSource backing its claim up, a ReplicationDestination restoring into it, and a restore-verification CronJob; a backup policy on a cluster without a backup provider is an error.',
+    "Every declared volume with a backup policy has, in its namespace, a ReplicationSource backing its claim up, a ReplicationDestination restoring into it, a restore-verification CronJob (unless verify: false) and the hourly CronJob that removes its repository's stale locks; a backup policy on a cluster without a backup provider is an error.",
   check(input) {
     const issues: Issue[] = [];
     for (const deployed of deployedClusters(input.clusters)) {
@@ -111,6 +111,17 @@ export const backupCompleteness: SystemCheck = {
             )
           ) {
             missing.push('a restore-verification CronJob');
+          }
+          if (
+            !inNamespace.some(
+              (o) =>
+                o.kind === 'CronJob' &&
+                o.metadata.labels?.[VOLUME_LABEL] === volume.name &&
+                o.metadata.labels?.[ROLE_LABEL] === 'unlock',
+            )
+          ) {
+            // A mover killed mid-run leaves its lock, which fails every later backup's forget.
+            missing.push("the hourly CronJob that removes its repository's stale locks");
           }
           if (missing.length === 0) continue;
           issues.push(

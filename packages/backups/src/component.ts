@@ -54,6 +54,7 @@ import {
   replicationDestination,
   replicationSource,
   s3CaConfigMap,
+  unlockCronJob,
   VOLSYNC_POPULATOR,
   verificationCronJob,
 } from './manifests.js';
@@ -298,6 +299,8 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
           for: '30m',
           severity: 'warning',
           summary: 'A volume backup (VolSync ReplicationSource) missed its schedule or failed.',
+          description:
+            "Read the ReplicationSource's status.latestMoverStatus (result and logs). A mover killed mid-run (a drain, a reboot, a pause) leaves a restic lock that fails the next runs until it is stale (30 minutes): the volume's hourly CronJob <volume>-restic-unlock removes it then; a failure that outlasts it is another cause.",
         },
         {
           alert: 'VolumeRestoreVerificationFailed',
@@ -531,6 +534,18 @@ function forConsumers(
         }),
       );
     }
+    const unlock = backupNames(volume).unlock;
+    if (volume.backup?.verify === false && unlock.length > CRONJOB_NAME_MAX) {
+      issues.push(
+        error({
+          code: 'backups-name',
+          path: volume.origin ?? at,
+          value: volume.name,
+          message: `names the CronJob that removes stale restic locks ${volume.namespace}/${unlock} (${unlock.length} characters), but Kubernetes refuses a CronJob name longer than ${CRONJOB_NAME_MAX}: a lock left by a killed backup would stop the volume's backups`,
+          expected: `a volume name of at most ${CRONJOB_NAME_MAX - (unlock.length - volume.name.length)} characters`,
+        }),
+      );
+    }
     if (volume.owner === undefined) {
       issues.push(
         warning({
@@ -588,6 +603,10 @@ function forConsumers(
         scratch,
       );
     }
+    manifests[`cronjob-${base}-restic-unlock`] = unlockCronJob(
+      volume,
+      settings.s3?.caCertificate !== undefined,
+    );
     if (volume.backup?.verify !== false) {
       manifests[`cronjob-${base}-restore-verify`] = verificationCronJob(
         volume,
@@ -628,6 +647,19 @@ function readme(settings: ResolvedBackupsSettings): ChartSpec['readme'] {
           "reports the Job's Failed condition (`kube_job_failed`), and `VolumeRestoreVerificationFailed`",
           'fires until a later run of the CronJob succeeds.',
           "The run's outcome is the pod's termination message.",
+        ].join('\n'),
+      },
+      {
+        heading: 'Stale locks',
+        body: [
+          'Every backed-up volume has a CronJob `<volume>-restic-unlock` that runs `restic unlock` on its',
+          'repository hourly (at minute 45, UTC). A mover killed mid-run (a drain, a node reboot, an',
+          'out-of-memory kill, a ReplicationSource paused during a backup) leaves its lock behind, and',
+          'restic never ignores one: after a lock of a backup every later run fails at its `forget`,',
+          'after an exclusive one no backup or restore runs at all. `restic unlock` removes only the',
+          'locks no live restic holds (untouched for 30 minutes), so a running mover is never',
+          "affected. Its pods run as the restore verification's (labels, flows, security context,",
+          'resources and Secret).',
         ].join('\n'),
       },
       {

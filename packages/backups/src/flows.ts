@@ -44,7 +44,10 @@ export const TALOS_API_PORT = 50000;
 
 /** VolSync's mover Jobs label their pods so (utils.SetOwnedByVolSync on the pod template). */
 export const MOVER_SELECTOR = { 'app.kubernetes.io/created-by': 'volsync' } as const;
-/** The restore verification CronJob's pods (manifests.ts). */
+/**
+ * The restic pods of a volume's namespace that are no mover (manifests.ts): the restore
+ * verification's, the hourly unlock's and the runbooks' one-shot pods.
+ */
 const VERIFICATION_SELECTOR = {
   'app.kubernetes.io/part-of': 'backups',
   [ROLE_LABEL]: 'verification',
@@ -160,8 +163,8 @@ export function backupPodFlows(
         selector: { ...VERIFICATION_SELECTOR },
         peer: target.peer,
         ports: target.ports,
-        reason: `the restore verification reads the latest backup from the S3 endpoint (${s3.endpoint})`,
-        verification: true,
+        // Not only where a volume is verified: the hourly unlock runs for every backed-up volume.
+        reason: `the restore verification, the hourly restic unlock and the runbooks' restic pods reach the repository at the S3 endpoint (${s3.endpoint})`,
       },
     ];
   });

@@ -47,7 +47,7 @@ export const REPOSITORY_ANNOTATION = 'backup.homelab.dev/repository';
  */
 export const EXPECTED_REPOSITORY_ENV = 'EXPECTED_RESTIC_REPOSITORY';
 
-export type BackupRole = 'source' | 'destination' | 'bootstrap' | 'verification';
+export type BackupRole = 'source' | 'destination' | 'bootstrap' | 'verification' | 'unlock';
 
 /** VolSync's volume populator: a claim's `dataSourceRef` to a ReplicationDestination (`backup.populator`). */
 export const VOLSYNC_POPULATOR = {
@@ -65,6 +65,7 @@ export function backupNames(volume: Pick<VolumeRequest, 'name'>) {
     destination: `${volume.name}-restore`,
     bootstrap: volumePopulatorName(volume),
     verification: `${volume.name}-restore-verify`,
+    unlock: `${volume.name}-restic-unlock`,
     secret: volumeBackupSecretName(volume),
   };
 }
@@ -463,6 +464,57 @@ export function verificationCronJob(
  */
 export function resticUnlockPod(volume: VolumeRequest, withCa = false): KubeObject {
   return resticOneShotPod(volume, 'unlock', { command: ['restic', 'unlock'], withCa });
+}
+
+/**
+ * When the unlock CronJob runs: hourly, at a minute backup schedules rarely take. restic v0.18.1
+ * takes a lock untouched for 30 minutes as stale (`Lock.Stale`; a running restic refreshes its
+ * own every 5), so a lock left at a full hour is removed within the hour after.
+ */
+export const UNLOCK_SCHEDULE = '45 * * * *';
+
+/**
+ * The hourly `restic unlock` of a volume's repository. A mover killed mid-run (a drain, a node's
+ * reboot, an out-of-memory kill, a ReplicationSource paused during a backup) leaves its lock in
+ * the repository: VolSync 0.16.0 runs the mover's `entry.sh` as the container's PID 1, a shell
+ * that does not pass the kubelet's SIGTERM on, so restic, which removes its lock on SIGTERM, is
+ * killed at the end of the grace period instead. restic never skips a stale lock on its own:
+ * after a lock of `backup` every later run saves its snapshot and then fails `restic forget`
+ * (the Job fails, VolSync retries it, snapshots pile up unpruned); after an exclusive lock
+ * (`forget`, `prune`) no backup or restore runs at all. VolSync unlocks only when a
+ * ReplicationSource's `restic.unlock` changes, which nothing in Git does, and the verification's
+ * own unlock runs on its schedule (weekly in development). The pods are the unlock pod's (the
+ * verification's labels, flows, security context, resources and Secret); the CronJob itself is
+ * labelled `unlock`, so the checks of verification CronJobs leave it alone.
+ */
+export function unlockCronJob(volume: VolumeRequest, withCa = false): KubeObject {
+  const podLabels = labels(volume, 'verification');
+  const pod = resticUnlockPod(volume, withCa);
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: {
+      name: backupNames(volume).unlock,
+      namespace: volume.namespace,
+      labels: labels(volume, 'unlock'),
+    },
+    spec: {
+      schedule: UNLOCK_SCHEDULE,
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: 1800,
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 1,
+      jobTemplate: {
+        metadata: { labels: podLabels },
+        spec: {
+          backoffLimit: 2,
+          activeDeadlineSeconds: 900,
+          template: { metadata: { labels: podLabels }, spec: pod.spec },
+        },
+      },
+    },
+  } as KubeObject;
 }
 
 /**

@@ -1180,18 +1180,6 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         );
         sh(repositoryCheckCommand(entry, repository));
       }
-      add(
-        'Remove the stale locks of the repository: a restic the lost cluster was running (a backup,',
-        "its `forget`, the verification's `check`) left its lock there, restic never ignores one,",
-        "and after an exclusive one it refuses every restore, the bootstrap's too (its claim then",
-        'stays `Pending`; VolSync runs its Job again until it succeeds). `restic unlock` removes only',
-        'the locks no live restic holds: one untouched for 30 minutes (a running restic refreshes its',
-        'lock every 5 minutes), so run this half an hour after the cluster was lost at the earliest.',
-        "A one-shot pod runs it as the volume's restore verification runs (its labels, flows and",
-        'Secret); its log says how many it removed (`successfully removed <n> locks`):',
-        '',
-      );
-      sh(...unlockCommands(entry, s3?.caCertificate !== undefined));
       add(...pauseText('Turn'));
       sh(...pauseAutoSyncCommands(cluster, entry, input.gitopsNamespace));
       add(...stopWorkloadsText(input.gitopsNamespace));
@@ -1203,6 +1191,21 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         '',
       );
       sh(...pauseBackupCommands(entry));
+      add(
+        'Remove the stale locks of the repository: a restic the lost cluster was running (a backup,',
+        "its `forget`, the verification's `check`) left its lock there, restic never ignores one,",
+        "and after an exclusive one it refuses every restore, the bootstrap's too (its claim then",
+        'stays `Pending`; VolSync runs its Job again until it succeeds). `restic unlock` removes only',
+        'the locks no live restic holds: one untouched for 30 minutes (a running restic refreshes its',
+        'lock every 5 minutes), so run this half an hour after the cluster was lost at the earliest.',
+        'The pause above stops a backup this cluster had started since (VolSync deletes its pod, and',
+        'its lock stays): that one is stale 30 minutes after the pause, and the hourly CronJob',
+        `\`${backupNames(entry.volume).unlock}\` removes it then. A one-shot pod runs the unlock as the volume's`,
+        'restore verification runs (its labels, flows and Secret); its log says how many it removed',
+        '(`successfully removed <n> locks`):',
+        '',
+      );
+      sh(...unlockCommands(entry, s3?.caCertificate !== undefined));
       if (hasBootstrap(entry.volume)) {
         add(
           "With etcd bootstrapped anew, read what filled the claim (the bootstrap's restore of the",

@@ -49,9 +49,23 @@ describe('backup-completeness', () => {
     );
     expect(issues.map((i) => [formatPath(i.path), i.message])[0]).toEqual([
       'clusters[0].components.app',
-      'volume paperless/data of app has a backup policy on cluster "dev" but lacks a ReplicationDestination (the restore), a restore-verification CronJob',
+      'volume paperless/data of app has a backup policy on cluster "dev" but lacks a ReplicationDestination (the restore), a restore-verification CronJob, the hourly CronJob that removes its repository\'s stale locks',
     ]);
     expect(issues).toHaveLength(3);
+  });
+
+  test('fails when only the stale-lock CronJob is missing', () => {
+    const issues = backupCompleteness.check(
+      input(undefined, (o) =>
+        o.kind === 'CronJob' && o.metadata.name === 'data-restic-unlock' ? undefined : o,
+      ),
+    );
+    expect(issues.map((i) => i.message)).toEqual(
+      ['dev', 'staging', 'prod'].map(
+        (cluster) =>
+          `volume paperless/data of app has a backup policy on cluster "${cluster}" but lacks the hourly CronJob that removes its repository's stale locks`,
+      ),
+    );
   });
 
   test('has nothing to check where no GitOps controller deploys the platform', () => {
@@ -126,10 +140,13 @@ describe('backup-credentials', () => {
   test('fails when the volume owner does not declare its restic Secret', () => {
     const run = runBackups(SETTINGS, [consumer([DATA], { secrets: false })]);
     const issues = credentialsFromSecretsProvider.check(input(run));
-    // The backup, the restore and the verification of each of the three clusters.
-    expect(issues).toHaveLength(9);
+    // The backup, the restore, the verification and the unlock of each of the three clusters.
+    expect(issues).toHaveLength(12);
     expect(issues.map((i) => i.message)).toContain(
       'ReplicationSource data-backup reads S3 credentials from the Secret paperless/data-restic, which no component declares, so the secrets provider never fills it (cluster "dev")',
+    );
+    expect(issues.map((i) => i.message)).toContain(
+      'CronJob data-restic-unlock reads S3 credentials from the Secret paperless/data-restic, which no component declares, so the secrets provider never fills it (cluster "prod")',
     );
   });
 

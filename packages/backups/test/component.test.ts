@@ -307,9 +307,34 @@ describe('a protected volume', () => {
       consumer([{ ...DATA, backup: { ...(DATA.backup as AnyJson), verify: false } }]),
     ]);
     const kinds = chartObjects(noVerify.components, 'app', noVerify.platform.clusters[0] as AnyJson)
-      .map((o) => o.kind)
+      .map((o) => `${o.kind}/${o.metadata.name}`)
       .sort();
-    expect(kinds).toEqual(['ReplicationDestination', 'ReplicationSource']);
+    // the hourly unlock stays: a lock left by a killed mover stops backups, verified or not
+    expect(kinds).toEqual([
+      'CronJob/data-restic-unlock',
+      'ReplicationDestination/data-restore',
+      'ReplicationSource/data-backup',
+    ]);
+  });
+
+  test('removes stale restic locks hourly, as the unlock pod does, with the flows of its pods', () => {
+    const unlock = objects(dev)['CronJob/data-restic-unlock'];
+    expect(unlock.metadata.labels['backup.homelab.dev/role']).toBe('unlock');
+    expect([unlock.spec.schedule, unlock.spec.timeZone, unlock.spec.concurrencyPolicy]).toEqual([
+      '45 * * * *',
+      'Etc/UTC',
+      'Forbid',
+    ]);
+    const pod = unlock.spec.jobTemplate.spec.template;
+    // the pods of the verification's flows (its egress to S3 under default deny)
+    expect(pod.metadata.labels['backup.homelab.dev/role']).toBe('verification');
+    const [container] = pod.spec.containers;
+    expect(container.command).toEqual(['restic', 'unlock']);
+    expect(container.envFrom).toEqual([{ secretRef: { name: 'data-restic' } }]);
+    expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
+    expect(container.resources.requests).toEqual({ cpu: '100m', memory: '256Mi' });
+    // bounded: a hung S3 connection does not hold the next hour's run
+    expect(unlock.spec.jobTemplate.spec.activeDeadlineSeconds).toBe(900);
   });
 
   test("tells its consumers what the movers and the verification need in the volume's namespace", () => {
@@ -335,9 +360,8 @@ describe('a protected volume', () => {
         peer: { kind: 'fqdn', name: 's3.example.com' },
         ports: [{ port: 443, protocol: 'TCP' }],
         reason:
-          'the restore verification reads the latest backup from the S3 endpoint (https://s3.example.com)',
-        // Only the verification's pods: declared only where a volume is verified.
-        verification: true,
+          "the restore verification, the hourly restic unlock and the runbooks' restic pods reach the repository at the S3 endpoint (https://s3.example.com)",
+        // Not only where a volume is verified: every backed-up volume has its hourly unlock.
       },
     ]);
   });
@@ -1376,15 +1400,23 @@ describe('the disaster-recovery runbook: stale locks', () => {
   );
   const block = lines.slice(at, lines.indexOf('```', at));
 
-  test("runs after the repository check, before the volume's restore, as its verification runs", () => {
+  test("runs after the repository check and the backups' pause, before the volume's restore, as its verification runs", () => {
     const check = lines.findIndex((line) =>
       line.startsWith('case "$(kubectl -n paperless get secret data-restic'),
     );
     expect(at).toBeGreaterThan(check);
     expect(check).toBeGreaterThan(0);
+    // After the pause (which kills a running backup mover, its lock left behind), not before
+    // it: the hourly CronJob named in the text removes that lock once it is stale.
+    const pause = lines.findIndex((line) =>
+      line.startsWith('kubectl -n paperless patch replicationsource data-backup'),
+    );
+    expect(pause).toBeGreaterThan(check);
+    expect(at).toBeGreaterThan(pause);
+    expect(lines.slice(pause, at).join(' ')).toContain('the hourly CronJob `data-restic-unlock`');
     expect(
-      lines.findIndex(
-        (line, index) => index > at && line.startsWith('Turn auto-sync off, the root'),
+      lines.findIndex((line) =>
+        line.startsWith('kubectl -n paperless patch replicationdestination data-restore'),
       ),
     ).toBeGreaterThan(at);
     expect(block).toHaveLength(4);
@@ -1551,7 +1583,8 @@ describe('the disaster-recovery runbook: step 5', () => {
     const names = chartObjects(run.components, 'app', run.platform.clusters[2] as AnyJson)
       .filter((o) => o.kind === 'CronJob')
       .map((o) => o.metadata.name);
-    expect(names).toEqual(['data-restore-verify']);
+    // every backed-up volume has its hourly unlock; only the verified one its verification
+    expect(names).toEqual(['cache-restic-unlock', 'data-restic-unlock', 'data-restore-verify']);
     const lines = runbookOf(run, 'prod').split('\n');
     const step5 = lines.slice(lines.indexOf('## 5. Check'));
     expect(step5.filter((line) => line.includes('create job --from=cronjob/'))).toEqual([
