@@ -704,7 +704,7 @@ function render(input: RenderInput<PolicySettings>): ComponentOutput {
         '(K8sNativeValidation): Pod Security restricted outside the namespaces declared privileged ' +
         'or baseline (each at its own level), images ' +
         'from allowed registries and never latest, CPU and memory requests, no undeclared ' +
-        'hostPath, app.kubernetes.io/part-of on workloads, no NodePort Services, no ' +
+        'hostPath, app.kubernetes.io/part-of on workloads, no NodePort Services (nor node ports of LoadBalancer Services, nor externalIPs), no ' +
         'cluster-admin binding outside an allow list. Constraints run in dryrun in development, ' +
         'warn in staging and deny in production; Gatekeeper exempts its own and the system ' +
         'namespaces.',

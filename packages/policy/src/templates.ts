@@ -285,7 +285,7 @@ const CHECKS: readonly PolicyDefinition[] = [
     name: 'no-nodeport',
     kind: 'HomelabNoNodePort',
     description:
-      'No Service of type NodePort: the Gateway and LoadBalancer addresses are the only ways in.',
+      "No Service of type NodePort, no LoadBalancer Service that opens node ports (`spec.allocateLoadBalancerNodePorts: false`, unless a controller makes it, as Cilium makes the Gateway's), no `externalIPs`: the Gateway and LoadBalancer addresses are the only ways in.",
     match: [{ apiGroups: [''], kinds: ['Service'] }],
     parameters: { type: 'object', properties: {} },
     variables: [],
@@ -295,9 +295,27 @@ const CHECKS: readonly PolicyDefinition[] = [
           "!has(variables.anyObject.spec.type) || variables.anyObject.spec.type != 'NodePort'",
         messageExpression: "'is a NodePort Service'",
       },
+      {
+        // Kubernetes gives a LoadBalancer Service a node port unless it says otherwise
+        // (`allocateLoadBalancerNodePorts` defaults to true), and Cilium's kube-proxy replacement
+        // serves node ports on every node: the same way in as a NodePort Service. The Gateway's
+        // Service, which the Cilium operator makes (its Gateway the controller owner), keeps its
+        // node ports: the Gateway is the way in.
+        expression:
+          "!has(variables.anyObject.spec.type) || variables.anyObject.spec.type != 'LoadBalancer' || (has(variables.anyObject.spec.allocateLoadBalancerNodePorts) && variables.anyObject.spec.allocateLoadBalancerNodePorts == false) || (has(variables.anyObject.metadata.ownerReferences) && variables.anyObject.metadata.ownerReferences.exists(r, has(r.controller) && r.controller))",
+        messageExpression:
+          "'is a LoadBalancer Service that also opens a node port on every node: set spec.allocateLoadBalancerNodePorts: false'",
+      },
+      {
+        // Every node takes traffic for a Service's external IPs (CVE-2020-8554: a Service can
+        // claim any address, another cluster service's or a host outside).
+        expression:
+          '!has(variables.anyObject.spec.externalIPs) || size(variables.anyObject.spec.externalIPs) == 0',
+        messageExpression: "'sets spec.externalIPs: every node would take traffic for them'",
+      },
     ],
     unchanged:
-      "(has(oldObject.spec.type) ? oldObject.spec.type : 'ClusterIP') == (has(variables.anyObject.spec.type) ? variables.anyObject.spec.type : 'ClusterIP')",
+      "(has(oldObject.spec.type) ? oldObject.spec.type : 'ClusterIP') == (has(variables.anyObject.spec.type) ? variables.anyObject.spec.type : 'ClusterIP') && (has(oldObject.spec.allocateLoadBalancerNodePorts) ? oldObject.spec.allocateLoadBalancerNodePorts : true) == (has(variables.anyObject.spec.allocateLoadBalancerNodePorts) ? variables.anyObject.spec.allocateLoadBalancerNodePorts : true) && (has(oldObject.spec.externalIPs) ? oldObject.spec.externalIPs : []) == (has(variables.anyObject.spec.externalIPs) ? variables.anyObject.spec.externalIPs : [])",
   },
   {
     name: 'cluster-admin',

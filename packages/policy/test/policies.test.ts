@@ -465,6 +465,7 @@ describe('updates of objects that break a policy', () => {
     },
     'no-nodeport': (copy) => {
       copy.spec.type = 'ClusterIP';
+      delete copy.spec.externalIPs;
     },
     'cluster-admin': (copy) => {
       copy.subjects = [...(copy.subjects ?? []), { kind: 'User', name: 'someone-else' }];
