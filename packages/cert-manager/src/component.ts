@@ -9,6 +9,7 @@ import {
   type ChartSpec,
   type Component,
   type ComponentOutput,
+  cidrContains,
   compareStrings,
   DEFAULT_CLUSTER_DOMAIN,
   type Declaration,
@@ -16,6 +17,7 @@ import {
   type EnvironmentName,
   type GroupKind,
   type Issue,
+  type PathSegment,
   type RenderInput,
   type ResolvedCluster,
   requireVariable,
@@ -25,6 +27,7 @@ import {
   secretFromVariable,
   shellQuote,
   type Values,
+  warning,
 } from '@homelab/core';
 import { CERT_MANAGER_CHECKS } from './checks.js';
 import { certManagerFlows } from './flows.js';
@@ -377,6 +380,7 @@ function declare(input: DeclareInput<CertManagerSettings>): Declaration {
     input.provided.dns?.clusterDomain ?? DEFAULT_CLUSTER_DOMAIN,
   );
   issues.push(...network.issues);
+  issues.push(...lanResolverIssues(issuer, cluster, input.path));
   return {
     application: descriptor(cluster),
     flows: network.flows,
@@ -492,3 +496,59 @@ export const certManagerComponent: Component<CertManagerSettings> = {
   declare,
   render,
 };
+
+/** Addresses of private networks: RFC 1918, carrier-grade NAT, link-local, ULA. */
+const PRIVATE_NETWORKS = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '169.254.0.0/16',
+  'fc00::/7',
+  'fe80::/10',
+];
+
+/**
+ * A warning for each recursive nameserver of an ACME issuer at a private address outside the
+ * cluster (a resolver of the LAN): with `recursiveNameservers` set, cert-manager v1.21.1 asks
+ * only them for the challenge's TXT record (`--dns01-recursive-nameservers-only`,
+ * pkg/issuer/acme/dns/util/wait.go `checkDNSPropagation`). A LAN resolver that serves the
+ * home domain itself (dnsmasq's `address=/<domain>/…`, an Unbound local zone, Pi-hole's local
+ * DNS: what the runbook's "Point DNS at the Gateway" suggests) answers the TXT query empty and
+ * never forwards it, so the challenge never passes and the Gateway's certificate stays pending.
+ * One that forwards the domain upstream works: a warning. Left alone: the cluster's own
+ * addresses (CoreDNS: the `acme-self-check-dns` check covers it) and the RFC 2136 server the
+ * records are written to (it answers them).
+ */
+function lanResolverIssues(
+  issuer: ResolvedIssuer,
+  cluster: ResolvedCluster,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): Issue[] {
+  if (issuer.type !== 'acme') return [];
+  const hostOf = (address: string) =>
+    /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):\d{1,5}$/.exec(address)?.slice(1).find(Boolean);
+  const written =
+    issuer.solver.provider === 'rfc2136' ? hostOf(issuer.solver.nameserver) : undefined;
+  const inCluster = [cluster.network.serviceCidr, cluster.network.podCidr].filter(
+    (cidr): cidr is string => typeof cidr === 'string',
+  );
+  const issues: Issue[] = [];
+  issuer.recursiveNameservers.forEach((nameserver, index) => {
+    const host = hostOf(nameserver);
+    if (host === undefined || host === written) return;
+    if (!PRIVATE_NETWORKS.some((cidr) => cidrContains(cidr, host))) return;
+    if (inCluster.some((cidr) => cidrContains(cidr, host))) return;
+    issues.push(
+      warning({
+        code: 'cert-manager-lan-resolver',
+        path: path('issuer', 'acme', 'recursiveNameservers', index),
+        value: nameserver,
+        message: `is a private address, a resolver of your network: cert-manager asks only the recursive nameservers whether the DNS-01 challenge record is visible, and a resolver that serves ${cluster.domain} itself (a dnsmasq address=/${cluster.domain}/ line, an Unbound local zone, Pi-hole's local DNS) answers the TXT query empty without forwarding it: the challenge never passes and the Gateway's certificate is never issued`,
+        expected:
+          'resolvers that answer the zone as the Internet sees it (e.g. ["1.1.1.1:53", "9.9.9.9:53"]), or this one only if it forwards queries for your domain upstream',
+      }),
+    );
+  });
+  return issues;
+}

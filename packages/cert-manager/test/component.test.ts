@@ -435,6 +435,58 @@ describe('an ACME issuer', () => {
   });
 });
 
+describe('a LAN resolver among the recursive nameservers', () => {
+  const lan = (issuer: AnyJson) =>
+    runCertManager(withIssuer(issuer), [SECRETS])
+      .issues.filter((issue) => issue.code === 'cert-manager-lan-resolver')
+      .map((issue) => [issue.severity, issue.path.slice(0, 2), issue.path.slice(3), issue.value]);
+
+  test('warns at each private address outside the cluster, on every cluster', () => {
+    // The tenth address of dev's service network (CoreDNS's Service: the self-check's concern)
+    const services = runCertManager(withIssuer(acme('cloudflare')), [SECRETS]).components
+      .clusters[0]?.cluster.network.serviceCidr as string;
+    const coredns = services.replace(/\.0\/\d+$/, '.10');
+    // A router, a public resolver, CoreDNS, a ULA resolver
+    const issuer = acme('cloudflare', undefined, [
+      '192.168.1.1:53',
+      '1.1.1.1:53',
+      `${coredns}:53`,
+      '[fd00::53]:53',
+    ]);
+    const found = lan(issuer);
+    const dev = found.filter(([, at]) => (at as unknown[])[1] === 0);
+    expect(dev).toEqual([
+      [
+        'warning',
+        ['clusters', 0],
+        ['cert-manager', 'issuer', 'acme', 'recursiveNameservers', 0],
+        '192.168.1.1:53',
+      ],
+      [
+        'warning',
+        ['clusters', 0],
+        ['cert-manager', 'issuer', 'acme', 'recursiveNameservers', 3],
+        '[fd00::53]:53',
+      ],
+    ]);
+    // the others' service networks are their own: CoreDNS's address of dev is a LAN one there
+    expect(found.length).toBeGreaterThanOrEqual(6);
+    const [first] = runCertManager(withIssuer(issuer), [SECRETS]).issues.filter(
+      (issue) => issue.code === 'cert-manager-lan-resolver',
+    );
+    expect(first?.message).toMatch(
+      /^is a private address, a resolver of your network: cert-manager asks only the recursive nameservers .* answers the TXT query empty without forwarding it/,
+    );
+  });
+
+  test('leaves alone the RFC 2136 server the records are written to, and public resolvers', () => {
+    expect(lan(acme('rfc2136', undefined, ['10.0.0.53:53']))).toEqual([]);
+    expect(lan(acme('cloudflare', undefined, ['1.1.1.1:53', '[2606:4700:4700::1111]:53']))).toEqual(
+      [],
+    );
+  });
+});
+
 describe('issues', () => {
   const at = (...rest: (string | number)[]) => [
     'clusters',

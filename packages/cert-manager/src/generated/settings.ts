@@ -46,7 +46,7 @@ email: string
  */
 server?: ("staging" | "production")
 /**
- * DNS servers (`host:port`) cert-manager asks, and only them, to check that the challenge record is visible. Without them it finds the zone's authoritative nameservers through the cluster's DNS and asks those directly: under the CNI's default deny that is refused for Cloudflare and Route 53 (no flow can name the provider's nameservers). Set them too when the cluster resolves your domain differently than the Internet (split-horizon DNS).
+ * DNS servers (`host:port`) cert-manager asks, and only them, to check that the challenge record is visible. Without them it finds the zone's authoritative nameservers through the cluster's DNS and asks those directly: under the CNI's default deny that is refused for Cloudflare and Route 53 (no flow can name the provider's nameservers). Set them too when the cluster resolves your domain differently than the Internet (split-horizon DNS): resolvers that answer the public view (e.g. 1.1.1.1:53), never a LAN resolver that serves your domain itself (it answers the challenge's TXT query empty; a private address here is a warning).
  * 
  * @minItems 1
  * 
