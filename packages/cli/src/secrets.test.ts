@@ -546,6 +546,24 @@ describe('maskIssues', () => {
     });
   });
 
+  it("masks a found secret in a form hint's suggestion, lowercased or trimmed as the hint rewrites it", () => {
+    const [masked] = maskIssues(
+      [
+        error({
+          code: 'schema',
+          path: ['elsewhere'],
+          message: `"${secret.toUpperCase()} " does not match the pattern`,
+          expected: `a lowercase value: "${secret}"`,
+        }),
+      ],
+      findings,
+    );
+    expect([masked?.message, masked?.expected]).toEqual([
+      '"**** " does not match the pattern',
+      'a lowercase value: "****"',
+    ]);
+  });
+
   it('masks a value that holds a found secret, wherever it is, and a URL to its host', () => {
     const issues = maskIssues(
       [

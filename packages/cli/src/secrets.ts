@@ -652,8 +652,12 @@ function maskValue(value: unknown, secrets: readonly string[], masked: boolean):
 function maskText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    if (secret.length >= 6 && out.includes(secret))
-      out = out.split(secret).join(maskSecret(secret));
+    // Also as a form hint rewrites it (core's `formHint`: lowercased, trimmed), in any case.
+    for (const form of new Set([secret, secret.trim()])) {
+      if (form.length < 6) continue;
+      const pattern = new RegExp(form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
+      out = out.replace(pattern, () => maskSecret(secret));
+    }
   }
   return out;
 }
