@@ -68,6 +68,7 @@ import {
   clusterValues,
   environmentValues,
   KPS_VALUES_KEY,
+  UI_PORT_FORWARDS,
 } from './values.js';
 import {
   KUBE_PROMETHEUS_STACK_CHART,
@@ -375,6 +376,8 @@ function testAlertStep(waited: boolean): BootstrapStep {
       'again, so Alertmanager resolves it 5 minutes later. The last command counts failed sends per',
       'integration (`email`, `slack`, `webhook`…): a count that grows after the test names the one',
       "that failed (the Alertmanager pod's log says why).",
+      "Links in notifications (the graph of an alert in Prometheus, Alertmanager's silence link)",
+      `open on a machine that forwards the ports: ${UI_PORT_FORWARDS.map((ui) => `\`kubectl -n ${MONITORING_NAMESPACE} port-forward svc/${ui.service} ${ui.port}\` (${ui.name})`).join(', ')}.`,
     ],
     commands: [
       ...(waited

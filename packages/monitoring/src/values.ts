@@ -283,6 +283,21 @@ function placement(plan: HaPlan): Values {
   return values;
 }
 
+/**
+ * Prometheus' and Alertmanager's Services (kube-prometheus-stack 88.5.3 names them
+ * `<fullname>-prometheus` and `<fullname>-alertmanager`, ports `prometheus.service.port` 9090 and
+ * `alertmanager.service.port` 9093) and the external URL each is given: where `kubectl
+ * port-forward` of that Service serves it. Every notification's links are made from the external
+ * URLs (an alert's `generatorURL`, the graph of its expression in Prometheus; Alertmanager's
+ * silence link); the chart's default names the in-cluster Service, which opens nowhere a reader
+ * is. Neither UI has a login of its own and the Gateway does no forward authentication, so
+ * neither is routed: a port forward is how they are reached.
+ */
+export const UI_PORT_FORWARDS = [
+  { name: 'Prometheus', service: `${FULLNAME}-prometheus`, port: 9090 },
+  { name: 'Alertmanager', service: `${FULLNAME}-alertmanager`, port: 9093 },
+] as const;
+
 export interface ClusterValuesInput {
   readonly cluster: ResolvedCluster;
   readonly settings: ResolvedMonitoringSettings;
@@ -331,6 +346,7 @@ export function clusterValues(input: ClusterValuesInput): { values: Values; issu
     scrapeInterval: settings.prometheus.scrapeInterval,
     evaluationInterval: settings.prometheus.scrapeInterval,
     externalLabels: { cluster: cluster.name },
+    externalUrl: `http://localhost:${UI_PORT_FORWARDS[0].port}`,
     ...placement(prometheusPlan.plan),
   };
   if (input.storageClassName !== undefined) {
@@ -353,6 +369,7 @@ export function clusterValues(input: ClusterValuesInput): { values: Values; issu
       config: input.alertmanagerConfig,
       alertmanagerSpec: {
         replicas: settings.alertmanager.replicas,
+        externalUrl: `http://localhost:${UI_PORT_FORWARDS[1].port}`,
         ...(input.alertmanagerSecrets.length > 0
           ? { secrets: [...input.alertmanagerSecrets] }
           : {}),

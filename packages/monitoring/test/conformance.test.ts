@@ -156,6 +156,26 @@ describe(`${CHART} ${VERSION} values conformance`, () => {
     },
   );
 
+  it("gives Prometheus and Alertmanager external URLs a port forward of the chart's Services serves, and the runbook names that forward", () => {
+    const chartValues = parseYaml(readVendoredChartFile(CHART, VERSION, 'values.yaml')) as Loose;
+    const prod = chart.clusters.prod as Loose;
+    const spec = (ui: 'prometheus' | 'alertmanager') => prod[CHART][ui][`${ui}Spec`];
+    const ours = (chart.values as Loose)[CHART];
+    for (const ui of ['prometheus', 'alertmanager'] as const) {
+      // The Service: `<fullname>-<ui>` on `<ui>.service.port` (templates/<ui>/service.yaml)
+      const template = readVendoredChartFile(CHART, VERSION, `templates/${ui}/service.yaml`);
+      expect(template).toContain(`name: {{ template "kube-prometheus-stack.fullname" . }}-${ui}\n`);
+      expect(template).toContain(`port: {{ .Values.${ui}.service.port }}`);
+      const port = chartValues[ui].service.port as number;
+      const service = `${ours.fullnameOverride}-${ui}`;
+      expect(spec(ui).externalUrl).toBe(`http://localhost:${port}`);
+      const step = run.declared.prod?.bootstrap?.find((s) => s.title === 'Send a test alert');
+      expect(step?.body.join(' ')).toContain(
+        `\`kubectl -n monitoring port-forward svc/${service} ${port}\``,
+      );
+    }
+  });
+
   it("sets grafana.fullnameOverride, which Grafana's templates read though its values.yaml omits it", () => {
     expect(subchartFile('grafana', 'templates/_helpers.tpl')).toContain('.Values.fullnameOverride');
     expect(subchartValues('grafana').fullnameOverride).toBeUndefined();
