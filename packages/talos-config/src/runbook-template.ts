@@ -193,6 +193,14 @@ Boot keys, so that no platform key is enrolled). Then boot the ISO and choose th
 virtual machine the menu may do so on its own: the ISO sets \`secure-boot-enroll if-safe\`).
 The machine reboots with the keys enrolled and boots Talos in Secure Boot mode. A machine that boots the ISO without Secure Boot cannot seal its
 disk keys, and its installation fails.
+
+The keys are sealed to the Secure Boot state (PCR 7, Talos' default when a key names no PCRs)
+besides Talos' signed boot policy (PCR 11). A firmware update that changes the Secure Boot
+variables (a BIOS update, a new \`db\` or \`dbx\`, keys reset in the setup) changes PCR 7: the
+node can no longer unseal its STATE and EPHEMERAL partitions and boots no further. Before such an
+update, treat the node as one to replace: drain it, update, and if it does not come back, reset
+it from the boot menu and install it again as "Replacing a dead node" says (its Longhorn
+replicas on the system disk are rebuilt from the others).
 {{/if}}
 
 ## 3. Generate the machine configs with the patches
@@ -629,7 +637,10 @@ Each block drains the node with \`kubectl drain\` before \`talosctl upgrade\`.
 {{#if lifecycleUpgrade}}
 \`talosctl\` {{talos.line}} upgrading a node on Talos 1.13 or later installs the new release, then
 drains the node again itself (nothing is left to evict by then), reboots it and uncordons it;
-its drain fails after 5 minutes as \`kubectl drain\` does (no reboot, the node left cordoned). A
+its drain fails after 5 minutes as \`kubectl drain\` does (no reboot, the node left cordoned),
+but the new release is installed already and boots at the node's next reboot, whatever causes it:
+finish the upgrade (run its block again once the drain can succeed) or \`talosctl rollback\` before
+anything reboots the node, and do not stage another change on it meanwhile. A
 node still on Talos 1.12 (the upgrade to {{talos.line}}) is upgraded the old way: Talos drains it
 too, but that drain never fails: it stops waiting on the PodDisruptionBudgets after 5 minutes,
 logs the pods it could not evict, stops every pod and upgrades. \`kubectl drain\`

@@ -605,6 +605,13 @@ describe('the reference runbook', () => {
     expect(markdown).not.toMatch(/factory\.talos\.dev\/installer\//);
     expect(markdown).toContain('put it into **setup mode**');
     expect(markdown).toContain('**Enroll Secure Boot keys: auto**');
+    // The keys name no PCRs, so Talos seals them to PCR 7 too: a firmware update locks them
+    expect(markdown.replace(/\s+/g, ' ')).toContain(
+      "The keys are sealed to the Secure Boot state (PCR 7, Talos' default when a key names no PCRs)",
+    );
+    expect(markdown.replace(/\s+/g, ' ')).toContain(
+      'Before such an update, treat the node as one to replace',
+    );
   });
 
   it('keeps the plain images and no Secure Boot step where no key is sealed by the TPM', () => {
@@ -615,6 +622,7 @@ describe('the reference runbook', () => {
     expect(text).toMatch(/`factory\.talos\.dev\/installer\/[0-9a-f]{64}:v/);
     expect(text).not.toContain('secureboot');
     expect(text).not.toContain('setup mode');
+    expect(text).not.toContain('PCR 7');
   });
 
   it('checks that every user volume is ready before the platform uses it, and says how to free a disk', () => {
@@ -1454,6 +1462,7 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
     expect(text.replace(/\s+/g, ' ')).toContain(
       'A node still on Talos 1.12 (the upgrade to v1.13) is upgraded the old way',
     );
+
     // and the block upgrades without talosctl's drain, uncordons and stops before the health
     // check when talosctl fails (a pasted block runs every line: the && keeps the rest from it)
     const block = shellBlocks(text).join('\n');
@@ -1715,6 +1724,15 @@ describe('upgrading and rebooting a cluster of one etcd member', () => {
       expect(text.includes("an upgrade through Talos 1.13's LifecycleService")).toBe(
         tag === 'v1.13.9',
       );
+      // A failed drain of talosctl 1.13 leaves the new release installed (the LifecycleService
+      // installs before the drain; sd-boot's default entry is the new UKI): the next reboot boots it
+      expect(
+        text
+          .replace(/\s+/g, ' ')
+          .includes(
+            "but the new release is installed already and boots at the node's next reboot, whatever causes it: finish the upgrade (run its block again once the drain can succeed) or `talosctl rollback` before anything reboots the node",
+          ),
+      ).toBe(tag === 'v1.13.9');
     }
   });
 });
