@@ -775,6 +775,47 @@ function gatewayZone(
 }
 
 /**
+ * An error at each record of a split-horizon zone whose name a component's route serves through
+ * the platform Gateway (`<host>.<gateway domain>`). The CNI's policies take a call to a routed
+ * host for a call through the Gateway (core's `clusterRoutedHost`: Cilium's Envoy takes such a
+ * connection before a toFQDNs rule could match it), so every egress flow to that name becomes a
+ * flow to the Gateway, while this record, which wins over the route in CoreDNS (corefile.ts),
+ * sends the pods to its own address: every such call is dropped. Where the cluster's domain is the
+ * zone's own (production's `lab.example.com`), a route named like a host of the LAN (`s3`, `ldap`,
+ * `nas`) silently cut the backups or the logins off, on that cluster only.
+ */
+function recordsOfRoutedHosts(entry: RenderInput<CorednsSettings>['clusters'][number]): Issue[] {
+  const domain = entry.others.find((peer) => peer.contribution.facts?.gateway !== undefined)
+    ?.contribution.facts?.gateway?.domain;
+  if (domain === undefined) return [];
+  const routes = new Map<string, string>();
+  for (const peer of entry.others) {
+    for (const route of peer.contribution.routes ?? []) {
+      const name = `${route.host}.${domain}`;
+      if (!routes.has(name)) routes.set(name, `the route "${route.name}" of ${peer.component}`);
+    }
+  }
+  const issues: Issue[] = [];
+  (entry.settings.zones ?? []).forEach((zone, zoneIndex) => {
+    (zone.records ?? []).forEach((record, recordIndex) => {
+      const name = record.name === '@' ? zone.name : `${record.name}.${zone.name}`;
+      const route = routes.get(name);
+      if (route === undefined) return;
+      issues.push(
+        error({
+          code: 'coredns-record-routed',
+          path: entry.path('zones', zoneIndex, 'records', recordIndex, 'name'),
+          value: record.name,
+          message: `names ${name}, which ${route} serves through the platform Gateway on cluster "${entry.cluster.name}": the network policies send every call to ${name} through the Gateway, while this record answers ${record.address}, so each is dropped (a component reaching its server at ${name} loses it)`,
+          expected: `another host for that route, or no record of ${name} here (CoreDNS then answers it with the Gateway's address)`,
+        }),
+      );
+    });
+  });
+  return issues;
+}
+
+/**
  * The names the platform's pods dial (egress flows to an `fqdn` peer) that lie in a split-horizon
  * zone of the definition without a record there: CoreDNS serves the zone from its records and
  * passes every other name of it on to the forwarders (`hosts … fallthrough`, then `forward`),
@@ -855,6 +896,7 @@ function render(input: RenderInput<CorednsSettings>): ComponentOutput {
     issues.push(...ha.issues, ...checkHaInvariants(entry.cluster, ha.plan, path));
     const gateway = gatewayZone(entry, issues);
     issues.push(...unansweredZoneNames(entry, settings, gateway));
+    issues.push(...recordsOfRoutedHosts(entry));
     // Each carries Prune=true: the Application is critical (Prune=false), and what a change of
     // the definition drops (a stub domain's flow, a renamed object) must still go.
     const objects = Object.entries(manifests(settings, ha, address, gateway)).map(

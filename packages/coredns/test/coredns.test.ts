@@ -226,7 +226,7 @@ describe("the platform Gateway's routed hosts", () => {
 
   test("a split-horizon zone that is the Gateway's zone is merged into it, its records first", () => {
     // Given prod's domain being the home zone itself, with records for nas and auth
-    const { corefileText } = runWithGateway({
+    const { corefileText, issues } = runWithGateway({
       ...SETTINGS,
       zones: [
         {
@@ -238,6 +238,20 @@ describe("the platform Gateway's routed hosts", () => {
         },
       ],
     });
+    // A record of a routed host is an error where it is written: the network policies take a call
+    // to auth.prod.lab.example.com through the Gateway, the record sends it to 10.0.0.9
+    expect(
+      issues
+        .filter((issue) => issue.code === 'coredns-record-routed')
+        .map((issue) => [issue.severity, issue.path, issue.value, issue.message]),
+    ).toEqual([
+      [
+        'error',
+        ['clusters', 2, 'components', 'coredns', 'zones', 0, 'records', 1, 'name'],
+        'auth',
+        'names auth.prod.lab.example.com, which the route "auth" of idp serves through the platform Gateway on cluster "prod": the network policies send every call to auth.prod.lab.example.com through the Gateway, while this record answers 10.0.0.9, so each is dropped (a component reaching its server at auth.prod.lab.example.com loses it)',
+      ],
+    ]);
     const text = corefileText('prod');
     expect(parseCorefile(text).problems).toEqual([]);
     // Then one server block serves the zone: the definition's records win over a routed host
@@ -251,6 +265,14 @@ describe("the platform Gateway's routed hosts", () => {
       ['ttl', '60'],
       ['fallthrough'],
     ]);
+  });
+
+  test("a record of a zone above the Gateway's is no routed host there: no error on dev, where the route is auth.dev.lab.example.com", () => {
+    const { issues } = runWithGateway({
+      ...SETTINGS,
+      zones: [{ name: 'lab.example.com', records: [{ name: 'auth', address: '10.0.0.9' }] }],
+    });
+    expect(issues.filter((issue) => issue.code === 'coredns-record-routed')).toEqual([]);
   });
 
   test("a stub domain that is a Gateway's zone is an error where it is written", () => {
