@@ -664,7 +664,9 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
             // serves (a NAS on the LAN with its own DNS record) keeps its toFQDNs rule.
             const routed = clusterRoutedHost(peer.name, contributions);
             if (routed !== undefined) {
-              throughGateway(routed);
+              const off = offListenerPorts(peer.name, routed, flow.ports, contributions);
+              if (off !== undefined) flowIssue(component, flow, off.message, off.expected);
+              else throughGateway(routed);
               break;
             }
           }
@@ -737,7 +739,9 @@ export function planFlows(input: FlowPlanInput): { plan: FlowPlan; issues: Issue
               // Gateway.
               const routed = clusterRoutedHost(host, contributions);
               if (routed !== undefined) {
-                throughGateway(routed);
+                const off = offListenerPorts(host, routed, list, contributions);
+                if (off !== undefined) flowIssue(component, flow, off.message, off.expected);
+                else throughGateway(routed);
                 continue;
               }
               // An address in the URL: git and Helm dial it without a DNS query, so Cilium's DNS
@@ -1034,6 +1038,52 @@ function routeExpectation(contributions: ReadonlyMap<string, ClusterContribution
 }
 
 /** The Gateway's zone: the `gateway` provider's domain, else the cluster's. */
+/**
+ * The ports of the platform Gateway's listeners (the `gateway` provider's facts), or undefined
+ * without a Gateway.
+ */
+function gatewayListenerPorts(
+  contributions: ReadonlyMap<string, ClusterContribution>,
+): readonly number[] | undefined {
+  for (const contribution of contributions.values()) {
+    const gateway = contribution.facts?.gateway;
+    if (gateway !== undefined) return gateway.listenerPorts;
+  }
+  return undefined;
+}
+
+/**
+ * Why a call to `host`, a host the Gateway routes (`routed`, its route's host), on `ports` cannot
+ * work, or undefined: the Gateway answers only on its listeners' ports (HTTPS, and HTTP for the
+ * redirect), so a connection on another port (SSH to a Git server, LDAPS, SMB) reaches the
+ * Gateway's address and nothing there, never the server behind the route; the policy would
+ * silently turn it into an egress to the Gateway.
+ */
+function offListenerPorts(
+  host: string,
+  routed: string,
+  ports: readonly FlowPort[],
+  contributions: ReadonlyMap<string, ClusterContribution>,
+): { message: string; expected: string } | undefined {
+  const listeners = gatewayListenerPorts(contributions) ?? [];
+  const off = ports.filter(
+    (port) =>
+      !listeners.includes(port.port) || (port.endPort !== undefined && port.endPort !== port.port),
+  );
+  if (off.length === 0 || listeners.length === 0) return undefined;
+  const shown = [
+    ...new Set(
+      off.map((port) =>
+        port.endPort === undefined ? `${port.port}` : `${port.port}-${port.endPort}`,
+      ),
+    ),
+  ];
+  return {
+    message: `calls ${host} on port ${shown.join(', ')}, but ${host} is the route "${routed}" of the platform Gateway, which listens only on ${listeners.join(', ')}: the connection reaches the Gateway's address, where nothing answers that port, never the server behind the route`,
+    expected: `${host} on port ${listeners.includes(443) ? 443 : listeners[0]} (through the Gateway), or, for a server outside the cluster, a name the Gateway does not route`,
+  };
+}
+
 export function gatewayDomain(input: {
   readonly cluster: ResolvedCluster;
   readonly contributions: ReadonlyMap<string, ClusterContribution>;

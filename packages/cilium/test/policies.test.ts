@@ -1842,6 +1842,37 @@ describe('calls through the Gateway to a routed host', () => {
     );
   });
 
+  test('a routed host named as an fqdn peer goes through the Gateway on its listener port, and is an error on another port', () => {
+    const fqdn = (port: number) =>
+      runCilium(
+        testDefinition(referenceClusters()),
+        routedLogin({
+          appFlow: {
+            name: 'login',
+            direction: 'egress',
+            namespace: 'app',
+            selector: { app: 'app' },
+            peer: { kind: 'fqdn', name: 'auth.lab.test' },
+            ports: [{ port, protocol: 'TCP' }],
+          },
+        }),
+      );
+    // On 443: as the gateway peer (the Gateway's Envoy takes the connection)
+    const https = fqdn(443);
+    expect(https.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(policy(https, 'dev', 'app-login-egress').spec.egress[0]).toEqual({
+      toEntities: ['ingress'],
+    });
+    // On 636 (LDAPS to a server of that name): nothing answers it at the Gateway
+    const ldaps = fqdn(636);
+    const issue = ldaps.issues.find((entry) => entry.code === 'flow-unresolved');
+    expect([issue?.severity, issue?.message, issue?.expected]).toEqual([
+      'error',
+      'app flow "login" on cluster "dev": calls auth.lab.test on port 636, but auth.lab.test is the route "auth" of the platform Gateway, which listens only on 80, 443: the connection reaches the Gateway\'s address, where nothing answers that port, never the server behind the route',
+      'auth.lab.test on port 443 (through the Gateway), or, for a server outside the cluster, a name the Gateway does not route',
+    ]);
+  });
+
   test('a host no component routes, or no host at all: an error listing the routed hosts', () => {
     const unknown = runCilium(
       testDefinition(referenceClusters()),
