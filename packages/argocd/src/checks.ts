@@ -1,8 +1,10 @@
 // System checks (layer 4) of Argo CD's login path. Pure.
 import {
+  clusterRoutedHost,
   type DeployedApplication,
   type DeployedCluster,
   deployedValues,
+  deploymentSources,
   error,
   groupKindOf,
   type Issue,
@@ -12,6 +14,7 @@ import {
   settingsPath,
   toYaml,
   valuesSource,
+  warning,
 } from '@homelab/core';
 import {
   CHART_RESOURCE_EXCLUSIONS,
@@ -606,6 +609,49 @@ export const excludedKindsCheck: SystemCheck = {
             }),
           );
         }
+      }
+    }
+    return issues;
+  },
+};
+
+/**
+ * A repository Argo CD fetches from a host this cluster's own Gateway routes (a Forgejo or Gitea
+ * application of the platform) while the Gateway's certificate is not publicly trusted (the
+ * cluster's private CA, or Let's Encrypt's staging directory). The repo-server trusts for Git
+ * and Helm over HTTPS the system roots, or the certificates `argocd-tls-certs-cm` holds for the
+ * host (v3.4.4 util/git/client.go `GetRepoHTTPClient`: `certutil.GetCertificateForConnect`), and
+ * the chart puts none there: every fetch fails with "certificate signed by unknown authority",
+ * while the network policies (the repo-server's egress through the Gateway) let it through. A
+ * warning, not an error: the repository may be meant for later, once the issuer is a public one;
+ * the definition cannot put the CA there, which the cluster makes.
+ */
+export const repositoryTrustCheck: SystemCheck = {
+  name: 'argocd-repository-trust',
+  description:
+    "Where the cluster's certificates are not publicly trusted (a private CA, Let's Encrypt's staging directory), no repository Argo CD fetches (the platform's, a chart's, a workload project's) is a host the cluster's own Gateway routes: a warning. Why: Argo CD v3.4.4's repo-server trusts the system roots and `argocd-tls-certs-cm` for Git and Helm over HTTPS, and the chart puts no certificate there, so every fetch from a Git server behind the Gateway fails with \"certificate signed by unknown authority\" while its network policy allows it.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const { deployed, app } of argocdDeployments(input)) {
+      const certificates = deployed.run.facts.certificates;
+      if (certificates?.privateCa !== true && certificates?.untrusted !== true) continue;
+      const contributions = deployed.run.contributions;
+      if (contributions === undefined) continue;
+      const hosts = [
+        ...new Set(deploymentSources(input.platform, contributions).map((source) => source.host)),
+      ];
+      for (const host of hosts) {
+        const routed = clusterRoutedHost(host, contributions);
+        if (routed === undefined) continue;
+        issues.push(
+          warning({
+            code: 'argocd-repository-trust',
+            path: [...app.origin],
+            value: host,
+            message: `Argo CD on cluster "${deployed.cluster.name}" fetches from ${host}, which the cluster's own Gateway serves (its route "${routed}") with a certificate of ${certificates.privateCa === true ? "the cluster's private CA" : "Let's Encrypt's staging directory"}: the repo-server trusts only the system roots and argocd-tls-certs-cm, which holds none, so every fetch fails with "certificate signed by unknown authority"`,
+            expected: `the repository on a host whose certificate a public CA issued (outside this cluster's Gateway, or with an ACME issuer's production directory): the definition cannot put the cluster's CA into argocd-tls-certs-cm, which it makes in the cluster`,
+          }),
+        );
       }
     }
     return issues;

@@ -50,6 +50,7 @@ import {
   oidcScopesCheck,
   oidcTrustCheck,
   rbacDefaultCheck,
+  repositoryTrustCheck,
   resourceHealthCheck,
   serverInsecureCheck,
 } from './checks.js';
@@ -1096,6 +1097,7 @@ export const argocdComponent: Component<ArgocdSettings> = {
     resourceHealthCheck,
     excludedKindsCheck,
     repositoryAccessCheck,
+    repositoryTrustCheck,
     oidcTrustCheck,
     oidcScopesCheck,
     oidcRefreshCheck,

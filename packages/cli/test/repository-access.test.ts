@@ -113,3 +113,25 @@ describe('a private platform repository', () => {
     );
   });
 });
+
+describe("a repository behind the cluster's own Gateway", () => {
+  it("warns where the Gateway's certificate is of the private CA, which the repo-server does not trust; not for a public host", async () => {
+    // Given the platform repository on paperless' host: routed by prod's Gateway (its domain is
+    // lab.example.com), a host outside the Gateway on dev and staging
+    const text = reference.replace(
+      HTTPS,
+      '  url: https://paperless.lab.example.com/example/homelab-platform.git\n',
+    );
+    const result = await generate({ text, file: 'platform.yaml', chartVersions: {} });
+    const trust = result.issues.filter((issue) => issue.code === 'argocd-repository-trust');
+    expect(trust.map((issue) => [issue.severity, issue.path, issue.value])).toEqual([
+      ['warning', ['clusters', 2, 'components', 'argocd'], 'paperless.lab.example.com'],
+    ]);
+    expect(trust[0]?.message).toBe(
+      'Argo CD on cluster "prod" fetches from paperless.lab.example.com, which the cluster\'s own Gateway serves (its route "paperless") with a certificate of the cluster\'s private CA: the repo-server trusts only the system roots and argocd-tls-certs-cm, which holds none, so every fetch fails with "certificate signed by unknown authority"',
+    );
+    // And the reference's own repository (github.com) gives none
+    const plain = await generate({ text: reference, file: 'platform.yaml', chartVersions: {} });
+    expect(plain.issues.filter((issue) => issue.code === 'argocd-repository-trust')).toEqual([]);
+  });
+});
