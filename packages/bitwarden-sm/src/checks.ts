@@ -12,6 +12,7 @@ import {
   type Issue,
   type KubeObject,
   type SystemCheck,
+  type SystemInput,
   settingsPath,
   warning,
 } from '@homelab/core';
@@ -46,6 +47,27 @@ function bitwardenSecrets(
 /** Clusters where this component provides `secrets`. */
 function served(input: Parameters<SystemCheck['check']>[0]): DeployedCluster[] {
   return input.clusters.filter((deployed) => deployed.run.providers.get('secrets') === COMPONENT);
+}
+
+/**
+ * The `<namespace>/<secret>:<key>` the definition's inventory maps for a cluster: the top-level
+ * `components.bitwarden-sm.secrets` and the cluster's own.
+ */
+function inventoryKeys(input: SystemInput, deployed: DeployedCluster): Set<string> {
+  const keys = new Set<string>();
+  const definition = input.platform.definition as unknown as Json;
+  const layers = [
+    record(record(definition.components)[COMPONENT]).secrets,
+    record(record(deployed.cluster.definition as unknown as Json).components)[COMPONENT],
+  ];
+  const add = (secrets: unknown) => {
+    for (const [secret, mapped] of Object.entries(record(secrets))) {
+      for (const key of Object.keys(record(mapped))) keys.add(`${secret}:${key}`);
+    }
+  };
+  add(layers[0]);
+  add(record(layers[1]).secrets);
+  return keys;
 }
 
 /** key → Bitwarden secret id of a BitwardenSecret. */
@@ -355,9 +377,12 @@ export const productionEntriesCheck: SystemCheck = {
       const names = [...sharers].sort();
       const sharing = clusterList(names);
       const { name } = deployed.cluster;
-      // What to add under the cluster's own components.bitwarden-sm, grouped by Secret.
+      // What to add under the cluster's own components.bitwarden-sm, grouped by Secret: only the
+      // keys the inventory maps, not those that take their id from another mapping (the OIDC
+      // provider's copy of a client's secret), which the inventory refuses (bitwarden-divergent).
+      const written = inventoryKeys(input, deployed);
       const bySecret = new Map<string, string[]>();
-      for (const use of shared) {
+      for (const use of shared.filter((entry) => written.has(entry))) {
         const at = use.lastIndexOf(':');
         const secret = use.slice(0, at);
         bySecret.set(secret, [...(bySecret.get(secret) ?? []), use.slice(at + 1)]);

@@ -303,6 +303,24 @@ describe('OIDC client secrets', () => {
     expect(oidcClientSecretCheck.check(systemInput(run))).toEqual([]);
   });
 
+  it("leaves the provider's copy of a client secret out of bitwarden-production-entries' lines: the inventory refuses a mapping of it", () => {
+    // prod inherits every top-level mapping dev maps too: the client's key, and the provider's
+    // copy of it (sso/sso-clients:argocd), which takes its id from the client's mapping
+    const run = runBitwarden({ secrets: { ...INVENTORY, 'sso/sso': { hmac: ID_B } } }, [
+      client,
+      oidcProvider,
+    ]);
+    const [issue] = productionEntriesCheck.check(systemInput(run));
+    expect(issue?.message).toContain('fills 3 Secret keys');
+    expect(issue?.expected?.split('\n').slice(1)).toEqual([
+      'secrets:',
+      '  argocd/argocd-oidc:',
+      "    client-secret: <id of prod's entry>",
+      '  sso/sso:',
+      "    hmac: <id of prod's entry>",
+    ]);
+  });
+
   it("refuses a mapping of the provider's key to another Bitwarden secret", () => {
     const run = runBitwarden(
       {
