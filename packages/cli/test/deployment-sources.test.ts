@@ -129,6 +129,23 @@ describe("the deployment sources of the applications' own Applications", () => {
     };
   };
 
+  it("reach quay.io's CDN hosts for a chart from quay.io, where it serves the blobs", async () => {
+    const { errors, sources } = await build(withRepositories('[oci://quay.io/me/charts]'));
+    expect(errors).toEqual([]);
+    const names = [...sources.values()]
+      .flat()
+      .flatMap((rule: AnyJson) => (rule.toFQDNs ?? []).map((fqdn: AnyJson) => fqdn.matchName))
+      .filter((name: string) => name.endsWith('quay.io'))
+      .sort();
+    expect(names).toEqual([
+      'cdn.quay.io',
+      'cdn01.quay.io',
+      'cdn02.quay.io',
+      'cdn03.quay.io',
+      'quay.io',
+    ]);
+  });
+
   it('reach the host of every repository an application names, on its port', async () => {
     expect(reference).toContain(NAMED);
     const { errors, open, sources } = await build(

@@ -43,12 +43,14 @@ export function sourceHost(url: string): { host: string; port: number } | undefi
  * download, a token service): a Helm chart from the registry is fetched from them too, so the
  * repo-server needs their egress as well. ghcr.io redirects blobs to GitHub's package CDN; Docker
  * Hub serves from registry-1.docker.io, issues tokens at auth.docker.io and redirects blobs to
- * its CDN.
+ * its CDN. quay.io serves blobs from its CDN hosts (Red Hat's firewall guidance for quay.io,
+ * access.redhat.com/node/7001746: cdn.quay.io and cdn01–cdn03.quay.io).
  */
 const REGISTRY_REDIRECTS: { readonly [host: string]: readonly string[] } = {
   'ghcr.io': ['pkg-containers.githubusercontent.com'],
   'docker.io': ['registry-1.docker.io', 'auth.docker.io', 'production.cloudflare.docker.com'],
   'registry-1.docker.io': ['auth.docker.io', 'production.cloudflare.docker.com'],
+  'quay.io': ['cdn.quay.io', 'cdn01.quay.io', 'cdn02.quay.io', 'cdn03.quay.io'],
 };
 
 /**
