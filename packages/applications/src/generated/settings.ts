@@ -27,7 +27,7 @@ namespace?: string
  */
 podSecurity?: ("restricted" | "baseline" | "privileged")
 /**
- * Repositories the application's own Argo CD Applications may take their sources from: the sourceRepos of the AppProject app-<name> the platform makes for them (a URL, or an Argo CD pattern such as https://github.com/me/*; Kustomize remote bases and Helm chart dependencies are fetched outside this list). Default: any repository; the project confines them to the application's namespace either way. Under Cilium's default deny, Argo CD's repo-server reaches the hosts these name and no other (a warning where they leave the host open). Applications sharing a namespace should name the same repositories: each one's project deploys into it.
+ * Repositories the application's own Argo CD Applications may take their sources from: the sourceRepos of the AppProject app-<name> the platform makes for them (a URL, or an Argo CD pattern such as https://github.com/me/*; Kustomize remote bases and Helm chart dependencies are fetched outside this list). A Helm chart from an OCI registry is matched as the Application names it, whole: `oci://ghcr.io/me/charts/immich` (Argo CD's OCI source, the chart in the URL) or `ghcr.io/me/charts` (a Helm source's repoURL without `oci://`); for every chart of a registry path, `oci://ghcr.io/me/charts/*`. Default: any repository; the project confines them to the application's namespace either way. Under Cilium's default deny, Argo CD's repo-server reaches the hosts these name and no other (a warning where they leave the host open). Applications sharing a namespace should name the same repositories: each one's project deploys into it.
  * 
  * @minItems 1
  */
