@@ -342,6 +342,8 @@ describe('the reference platform output', () => {
       expect(kinds, cluster.name).toEqual([
         // paperless logs in through Authelia, whose certificate the platform's private CA signs
         'Certificate/platform-ca',
+        // a lock a killed mover left goes within the hour (backups' unlockCronJob)
+        'CronJob/data-restic-unlock',
         'CronJob/data-restore-verify',
         'HTTPRoute/paperless',
         'PersistentVolumeClaim/data',

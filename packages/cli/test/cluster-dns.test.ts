@@ -99,8 +99,12 @@ describe('the cluster DNS is there before Argo CD (dns-before-gitops)', {
   // `talosctl bootstrap` and the runbook's CoreDNS step nothing answers at 10.96.0.10, and Argo
   // CD resolves the repository through it.
   const runbook = 'clusters/dev/RUNBOOK.md';
+  // dev's Kubernetes version: the render is Argo CD's, for the cluster's version
+  const kubernetes = /\n {4}kubernetes:\n(?: {6}#.*\n)* {6}version: (\S+)\n/.exec(
+    referenceText,
+  )?.[1];
   const COREDNS = [
-    'helm template coredns charts/coredns --namespace coredns \\',
+    `helm template coredns charts/coredns --namespace coredns --kube-version ${kubernetes} \\`,
     '  -f charts/coredns/env/development.yaml -f charts/coredns/clusters/dev.yaml \\',
     '  | kubectl apply --server-side --field-manager=argocd-controller -f -',
     'kubectl -n coredns rollout status deployment/coredns --timeout=5m',
