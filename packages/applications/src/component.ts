@@ -715,6 +715,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
     input.provided['admission-policy'],
     input.provided.gitops !== undefined,
     logins,
+    input.provided.gitops?.namespace,
   );
   return {
     application,

@@ -21,6 +21,8 @@ export interface OnboardingApp {
   readonly podSecurity: PodSecurityLevel;
   readonly volumes: readonly VolumeRequest[];
   readonly routes: readonly ApplicationRoute[];
+  /** The definition's `repositories` of the application (`*`: any). */
+  readonly repositories?: readonly string[];
   /** The Secrets its workloads read (`apps.<app>.secrets`), made by the platform. */
   readonly secrets?: readonly {
     readonly name: string;
@@ -154,6 +156,40 @@ const DEPLOY_BY_HAND = [
   'cluster).',
 ];
 
+/**
+ * An Argo CD Application of the user's for `app`, to fill in: in its project, to its namespace,
+ * from the first repository the definition names for it (a placeholder where it names none, or
+ * only patterns). It lives in the controller's namespace, which the project does not admit, so
+ * it is applied by hand (or kept by an Application outside the platform's projects).
+ */
+function applicationExample(app: OnboardingApp, namespace: string): string[] {
+  const repository = (app.repositories ?? []).find(
+    (entry) => !entry.includes('*') && !entry.startsWith('!'),
+  );
+  return [
+    `An Application of yours for **${app.name}**, to fill in where it says so (${repository === undefined ? 'the repository of your manifests, ' : ''}their folder and revision) and apply with \`kubectl apply -f\`: it lives in \`${namespace}\`, which the project does not admit, so no Application of the project can deploy it.`,
+    '',
+    '```yaml',
+    'apiVersion: argoproj.io/v1alpha1',
+    'kind: Application',
+    'metadata:',
+    `  name: ${app.name}`,
+    `  namespace: ${namespace}`,
+    'spec:',
+    `  project: ${workloadProjectName(app.name)}`,
+    '  source:',
+    `    repoURL: ${repository ?? '<the repository of your manifests>'}`,
+    '    path: <the folder of your manifests>',
+    '    targetRevision: <a branch or tag>',
+    '  destination:',
+    '    server: https://kubernetes.default.svc',
+    `    namespace: ${app.namespace}`,
+    '  syncPolicy:',
+    '    automated: { prune: true, selfHeal: true }',
+    '```',
+  ];
+}
+
 export function onboardingStep(
   apps: readonly OnboardingApp[],
   flows: readonly FlowDeclaration[],
@@ -161,6 +197,7 @@ export function onboardingStep(
   policy?: OnboardingPolicy,
   gitops?: boolean,
   logins: readonly OidcLogin[] = [],
+  gitopsNamespace = 'argocd',
 ): BootstrapStep | undefined {
   if (apps.length === 0) return undefined;
   const body: string[] = [
@@ -217,6 +254,9 @@ export function onboardingStep(
         }.`,
       );
     }
+  }
+  if (gitops === true) {
+    for (const app of apps) body.push('', ...applicationExample(app, gitopsNamespace));
   }
   body.push(
     '',

@@ -119,3 +119,57 @@ describe("the runbook's onboarding of an application's own workloads", () => {
     expect(step({})).toBeUndefined();
   });
 });
+
+describe("with a GitOps controller: an Application of the user's to fill in", () => {
+  const gitops = testComponent({
+    name: 'controller',
+    provides: ['gitops'],
+    contribution: () => ({ facts: { gitops: { namespace: 'gitops-ns', version: 'v3.4.4' } } }),
+  });
+  const declared = (apps: AnyJson) => {
+    const result = testRun(
+      testDefinition(testReferenceClusters(), { components: { applications: { apps } } }),
+      [storage, gitops, applicationsComponent],
+    );
+    const own = result.components.clusters[2]?.contributions.get('applications') as AnyJson;
+    const found = own?.bootstrap?.find(
+      (s: AnyJson) => s.title === "deploying an application's own workloads",
+    );
+    return (found?.body ?? []).join('\n') as string;
+  };
+  const yaml = (text: string, app: string) => {
+    const at = text.indexOf(`An Application of yours for **${app}**`);
+    const start = text.indexOf('```yaml\n', at) + '```yaml\n'.length;
+    return text.slice(start, text.indexOf('\n```', start));
+  };
+
+  test("in its project, to its namespace, in the controller's namespace, from its one repository", () => {
+    const text = declared({
+      wiki: { namespace: 'docs', repositories: ['https://git.example.com/me/wiki.git'] },
+      photos: {},
+    });
+    expect(yaml(text, 'wiki').split('\n')).toEqual([
+      'apiVersion: argoproj.io/v1alpha1',
+      'kind: Application',
+      'metadata:',
+      '  name: wiki',
+      '  namespace: gitops-ns',
+      'spec:',
+      '  project: app-wiki',
+      '  source:',
+      '    repoURL: https://git.example.com/me/wiki.git',
+      '    path: <the folder of your manifests>',
+      '    targetRevision: <a branch or tag>',
+      '  destination:',
+      '    server: https://kubernetes.default.svc',
+      '    namespace: docs',
+      '  syncPolicy:',
+      '    automated: { prune: true, selfHeal: true }',
+    ]);
+    // Any repository (the default): a placeholder, and the text asks for it
+    expect(yaml(text, 'photos')).toContain('repoURL: <the repository of your manifests>');
+    expect(text).toContain(
+      'An Application of yours for **photos**, to fill in where it says so (the repository of your manifests, their folder and revision) and apply with `kubectl apply -f`: it lives in `gitops-ns`, which the project does not admit',
+    );
+  });
+});
