@@ -12,6 +12,7 @@ import {
   CORE_CHECKS,
   type ComponentsResult,
   chartFiles,
+  compareStrings,
   crossesFloorDownwards,
   type DeployedCluster,
   type DeployedObject,
@@ -451,6 +452,7 @@ function changeIssues(
   folder: ChartFolder,
   previousRender: PreviousRender,
   checks: readonly ChangeCheck[],
+  removedCharts: readonly { readonly name: string; readonly component: string | undefined }[] = [],
 ): Issue[] {
   const previousPlatform = previousChart(PLATFORM_CHART);
   const issues: Issue[] = [];
@@ -495,6 +497,20 @@ function changeIssues(
         const origin = origins?.[cluster.name]?.[key]?.path;
         after.push({ chart: spec.name, object, ...(origin === undefined ? {} : { origin }) });
       }
+    }
+    // A chart the build no longer writes at all (the last application removed, a component
+    // disabled everywhere): what it deployed on the cluster is gone, as a cluster layer dropped.
+    for (const { name, component } of removedCharts) {
+      const previous = previousChart(name);
+      if (previous === undefined || !previous.has(clusterLayer)) continue;
+      const oldLayers = [`env/${deployed ?? cluster.environment}.yaml`, clusterLayer].filter(
+        (file) => previous.has(file),
+      );
+      const last = previousRender(name, previous, oldLayers);
+      if (last === undefined) continue;
+      for (const object of last.objects) before.push({ chart: name, object });
+      beforeValues.set(name, last.values);
+      components.set(name, component);
     }
     if (before.length === 0) continue;
     for (const check of checks) {
@@ -815,6 +831,17 @@ export async function generate(
         folder,
         previousRender,
         registry.flatMap((component) => component.changes ?? []),
+        Object.keys(input.chartVersions)
+          .filter(
+            (name) => name !== PLATFORM_CHART && !charts.some((chart) => chart.spec.name === name),
+          )
+          .sort(compareStrings)
+          // A component of the registry named as its chart (applications, backups…) is where the
+          // issues go; another chart's (argo-cd, sm-operator) go to the cluster.
+          .map((name) => ({
+            name,
+            component: registry.some((entry) => entry.name === name) ? name : undefined,
+          })),
       ),
     );
     issues.push(...crdBundleDowngrades(components.clusters, previousChart(PLATFORM_CHART), files));

@@ -149,6 +149,30 @@ describe('volume claims against the last build', () => {
     expect(fixed.files.length).toBeGreaterThan(0);
   }, 180_000);
 
+  it('warns of the claims of a chart the build no longer writes at all (the applications disabled)', async () => {
+    // The last build's chart folders are on disk (their package.json versions): applications' too
+    const chartVersions = Object.fromEntries(
+      [...new Set(last.files.map((file) => /^charts\/([^/]+)\//.exec(file.path)?.[1]))]
+        .filter((name): name is string => name !== undefined)
+        .map((name) => [name, '0.1.0']),
+    );
+    expect(Object.keys(chartVersions)).toContain('applications');
+    const text = edit(definition, [
+      '\n  applications:\n',
+      '\n  applications:\n    enabled: false\n',
+    ]);
+    const result = await generate({ text, file: 'platform.yaml', chartVersions, previousChart });
+    expect(result.files.some((file) => file.path.startsWith('charts/applications/'))).toBe(false);
+    expect(
+      claimIssues(result).map((issue) => [
+        issue.severity,
+        issue.code,
+        issue.value,
+        issue.path.join('.'),
+      ]),
+    ).toEqual([['warning', 'volume-claim-left', 'paperless/data', 'components.applications']]);
+  }, 180_000);
+
   it('warns of a volume removed: its claim stays on the cluster, and the build writes', async () => {
     const result = await over(withoutVolume(definition));
     expect(result.files.length).toBeGreaterThan(0);
