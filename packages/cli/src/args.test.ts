@@ -254,6 +254,28 @@ describe('usage', () => {
     expect(line).toContain('the Gatekeeper evaluation');
   });
 
+  it("gives each option the meaning it has for the command, not another command's", () => {
+    const line = (command: string[], option: string) =>
+      usage(command)
+        .split('\n')
+        .find((l) => l.includes(option))
+        ?.replace(/\s+/g, ' ')
+        .trim();
+    expect(line(['release'], '--out')).toBe(
+      '-o, --out DIR where the chart archives and index.yaml go (default: <workspace>/release)',
+    );
+    expect(line(['release'], '--no-tag')).toBe('--no-tag do not create git tags');
+    expect(line(['build'], '--out')).toBe(
+      '-o, --out DIR output root holding charts/ and clusters/, the version record charts/.versions.json and .changeset/ (default: <workspace>)',
+    );
+    expect(line(['diff'], '--exit-code')).toBe(
+      '--exit-code exit 1 when build would change something',
+    );
+    expect(line(['build'], '--allow-immutable-changes')).toMatch(
+      /^--allow-immutable-changes do not refuse a change the deployed cluster cannot take/,
+    );
+  });
+
   it('lists the subcommands of release', () => {
     const text = usage(['release']);
     expect(text.split('\n')[0]).toBe('Usage: homelab release [subcommand] [options]');

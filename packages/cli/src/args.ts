@@ -16,6 +16,8 @@ interface CommandSpec {
   /** Positional arguments, in order (`<name>` required, `[name]` optional). */
   readonly positionals?: readonly string[];
   readonly subcommands?: { readonly [name: string]: CommandSpec };
+  /** What an option means for this command, where it differs from its general help. */
+  readonly optionHelp?: { readonly [option: string]: string };
 }
 
 const OPTIONS: { readonly [name: string]: OptionSpec } = {
@@ -29,7 +31,7 @@ const OPTIONS: { readonly [name: string]: OptionSpec } = {
     type: 'string',
     short: 'o',
     value: 'DIR',
-    help: 'output root holding charts/ and clusters/, the version record charts/.versions.json and .changeset/ (default: <workspace>); for `release`: where archives go (default: <workspace>/release)',
+    help: 'output root holding charts/ and clusters/, the version record charts/.versions.json and .changeset/ (default: <workspace>)',
   },
   json: { type: 'boolean', help: 'print a JSON report on stdout: { ok, issues, summary }' },
   strict: { type: 'boolean', help: 'treat warnings as errors' },
@@ -101,6 +103,9 @@ export const COMMANDS: { readonly [name: string]: CommandSpec } = {
     summary:
       'package every chart into <out>/<chart>-<version>.tgz, merge <out>/index.yaml, tag new versions',
     options: ['out', 'no-tag'],
+    optionHelp: {
+      out: 'where the chart archives and index.yaml go (default: <workspace>/release)',
+    },
     subcommands: {
       record: {
         summary: 'record every chart version and content digest in charts/.versions.json',
@@ -162,11 +167,16 @@ const EXIT_CODES = `Exit codes:
      invalid SOURCE_DATE_EPOCH, a folder that cannot be written) or internal fault (set
      HOMELAB_DEBUG=1 for the stack trace)`;
 
-function optionLine(name: string): string {
+/**
+ * An option's line in a command's help: the command's own text for it, else its general help
+ * without the leading list of the commands that take it (`(diff) …`: this command does).
+ */
+function optionLine(name: string, command: CommandSpec): string {
   const spec = OPTIONS[name];
   if (spec === undefined) return '';
   const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${name}${spec.value ? ` ${spec.value}` : ''}`;
-  return `  ${flag.padEnd(22)} ${spec.help}`;
+  const help = command.optionHelp?.[name] ?? spec.help.replace(/^\([^)]*\) /, '');
+  return `  ${flag.padEnd(22)} ${help}`;
 }
 
 function specAt(path: readonly string[]): CommandSpec | undefined {
@@ -197,7 +207,7 @@ export function usage(command?: readonly string[]): string {
     lines.push(
       '',
       'Options:',
-      ...spec.options.map(optionLine),
+      ...spec.options.map((option) => optionLine(option, spec)),
       `  ${'-h, --help'.padEnd(22)} show this help`,
     );
     return `${lines.join('\n')}\n\n${EXIT_CODES}\n`;
