@@ -151,9 +151,16 @@ export const authTokenNameCheck: SystemCheck = {
         if (!wanted.has(id)) return;
         users.set(id, (users.get(id) ?? new Set<string>()).add(who));
       };
+      // Who declares a Secret of the token's name: where the error goes when the name is the
+      // default one, which the user never wrote (their own Secret's name is the slip).
+      const declarers = new Map<string, string>();
       for (const [component, contribution] of deployed.run.contributions) {
         for (const secret of contribution.secrets ?? []) {
-          use(`${secret.namespace}/${secret.name}`, `${component} declares it`);
+          const id = `${secret.namespace}/${secret.name}`;
+          use(id, `${component} declares it`);
+          if (wanted.has(id) && component !== COMPONENT && !declarers.has(id)) {
+            declarers.set(id, component);
+          }
         }
         if (component === COMPONENT) continue;
         for (const secret of contribution.bootstrapSecrets ?? []) {
@@ -175,10 +182,14 @@ export const authTokenNameCheck: SystemCheck = {
         }
       }
       for (const [id, who] of [...users].sort(([a], [b]) => compareStrings(a, b))) {
+        const declarer = declarers.get(id);
         issues.push(
           error({
             code: 'bitwarden-auth-token-name',
-            path: settingsPath(deployed.cluster, COMPONENT, 'authToken', 'secretName'),
+            path:
+              name === DEFAULT_AUTH_TOKEN.secretName && declarer !== undefined
+                ? settingsPath(deployed.cluster, declarer)
+                : settingsPath(deployed.cluster, COMPONENT, 'authToken', 'secretName'),
             value: name,
             message: `names the access token's Secret ${id} on cluster "${deployed.cluster.name}", a Secret the platform already uses: ${[...who].join('; ')}. The operator sets the data of a Secret it fills to the mapped keys alone, so the token would be erased at the first sync and every later sync would fail to log in`,
             expected: `a name no Secret of namespace "${id.split('/')[0]}" has${name === DEFAULT_AUTH_TOKEN.secretName ? '' : ` (the default ${DEFAULT_AUTH_TOKEN.secretName}, unless a Secret there has it)`}`,

@@ -538,6 +538,20 @@ describe("the token Secret's name", () => {
     );
   });
 
+  it('puts the error at the component that declares a Secret of the default name, which the user never wrote', () => {
+    // Given an application's Secret named bw-auth-token in a namespace where the token is made
+    const app = consumer('web', 'web', [{ name: 'bw-auth-token', namespace: 'web', keys: ['a'] }]);
+    const run = runBitwarden({ secrets: { ...INVENTORY, 'web/bw-auth-token': { a: ID_B } } }, [
+      argocd,
+      app,
+    ]);
+    const issues = authTokenNameCheck.check(systemInput(run));
+    expect(issues.map((issue) => [formatPathOf(issue), issue.value])[0]).toEqual([
+      'clusters[0].components.web',
+      'bw-auth-token',
+    ]);
+  });
+
   it("refuses the name of another component's hand-made Secret in a token namespace", () => {
     const handMade = testComponent({
       name: 'git',
