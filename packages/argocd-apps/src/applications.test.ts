@@ -1090,8 +1090,6 @@ describe('assembleApplications', () => {
     const projects = render('prod').objects.filter((object) => object.kind === 'AppProject');
     const project = projects.find((object) => object.metadata.name === 'app-web');
     expect(project?.metadata.labels?.['homelab.dev/workload-namespace']).toBe('web');
-    // Kept while the user's Applications are in it: Argo CD removes the finalizer only then
-    expect(project?.metadata.finalizers).toEqual(['resources-finalizer.argocd.argoproj.io']);
     expect(project?.spec).toEqual({
       description:
         "web's own workloads on cluster prod (deployed by your own Applications, not by homelab)",

@@ -440,11 +440,6 @@ export function workloadProjectObject(
         'app.kubernetes.io/part-of': platform.name,
         [WORKLOAD_PROJECT_LABEL]: project.namespace,
       },
-      // Kept while the user's own Applications name it (Argo CD v3.4.4 `finalizeProjectDeletion`
-      // removes it only once no Application is in the project): without it, removing the
-      // application from the definition pruned the project at once, and the user's Applications
-      // in it stopped reconciling and could no longer be deleted (their project not found).
-      finalizers: ['resources-finalizer.argocd.argoproj.io'],
     },
     spec: {
       description: `${project.description} on cluster ${cluster.name} (deployed by your own Applications, not by ${platform.name})`,
