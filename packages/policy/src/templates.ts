@@ -285,7 +285,7 @@ const CHECKS: readonly PolicyDefinition[] = [
     name: 'no-nodeport',
     kind: 'HomelabNoNodePort',
     description:
-      "No Service of type NodePort, no LoadBalancer Service that opens node ports (`spec.allocateLoadBalancerNodePorts: false`, unless a controller makes it, as Cilium makes the Gateway's), no `externalIPs`: the Gateway and LoadBalancer addresses are the only ways in.",
+      "No Service of type NodePort, no LoadBalancer Service that opens node ports (`spec.allocateLoadBalancerNodePorts: false` and no `nodePort` asked for, unless its controller is a Gateway, as the Cilium operator makes the Gateway's), no `externalIPs`: the Gateway and LoadBalancer addresses are the only ways in.",
     match: [{ apiGroups: [''], kinds: ['Service'] }],
     parameters: { type: 'object', properties: {} },
     variables: [],
@@ -297,14 +297,16 @@ const CHECKS: readonly PolicyDefinition[] = [
       },
       {
         // Kubernetes gives a LoadBalancer Service a node port unless it says otherwise
-        // (`allocateLoadBalancerNodePorts` defaults to true), and Cilium's kube-proxy replacement
-        // serves node ports on every node: the same way in as a NodePort Service. The Gateway's
-        // Service, which the Cilium operator makes (its Gateway the controller owner), keeps its
-        // node ports: the Gateway is the way in.
+        // (`allocateLoadBalancerNodePorts` defaults to true), and one it asks for by value
+        // whatever that field says (a `nodePort` is "respected, regardless of this field"), and
+        // Cilium's kube-proxy replacement serves node ports on every node: the same way in as a
+        // NodePort Service. The Gateway's Service, which the Cilium operator makes with its
+        // Gateway as controller owner (any other owner could be one the Service's author made),
+        // keeps its node ports: the Gateway is the way in.
         expression:
-          "!has(variables.anyObject.spec.type) || variables.anyObject.spec.type != 'LoadBalancer' || (has(variables.anyObject.spec.allocateLoadBalancerNodePorts) && variables.anyObject.spec.allocateLoadBalancerNodePorts == false) || (has(variables.anyObject.metadata.ownerReferences) && variables.anyObject.metadata.ownerReferences.exists(r, has(r.controller) && r.controller))",
+          "!has(variables.anyObject.spec.type) || variables.anyObject.spec.type != 'LoadBalancer' || (has(variables.anyObject.spec.allocateLoadBalancerNodePorts) && variables.anyObject.spec.allocateLoadBalancerNodePorts == false && (!has(variables.anyObject.spec.ports) || variables.anyObject.spec.ports.all(p, !has(p.nodePort) || p.nodePort == 0))) || (has(variables.anyObject.metadata.ownerReferences) && variables.anyObject.metadata.ownerReferences.exists(r, has(r.controller) && r.controller && r.kind == 'Gateway' && r.apiVersion.startsWith('gateway.networking.k8s.io/')))",
         messageExpression:
-          "'is a LoadBalancer Service that also opens a node port on every node: set spec.allocateLoadBalancerNodePorts: false'",
+          "'is a LoadBalancer Service that also opens a node port on every node: set spec.allocateLoadBalancerNodePorts: false, and no nodePort in spec.ports'",
       },
       {
         // Every node takes traffic for a Service's external IPs (CVE-2020-8554: a Service can
@@ -315,7 +317,7 @@ const CHECKS: readonly PolicyDefinition[] = [
       },
     ],
     unchanged:
-      "(has(oldObject.spec.type) ? oldObject.spec.type : 'ClusterIP') == (has(variables.anyObject.spec.type) ? variables.anyObject.spec.type : 'ClusterIP') && (has(oldObject.spec.allocateLoadBalancerNodePorts) ? oldObject.spec.allocateLoadBalancerNodePorts : true) == (has(variables.anyObject.spec.allocateLoadBalancerNodePorts) ? variables.anyObject.spec.allocateLoadBalancerNodePorts : true) && (has(oldObject.spec.externalIPs) ? oldObject.spec.externalIPs : []) == (has(variables.anyObject.spec.externalIPs) ? variables.anyObject.spec.externalIPs : [])",
+      "(has(oldObject.spec.type) ? oldObject.spec.type : 'ClusterIP') == (has(variables.anyObject.spec.type) ? variables.anyObject.spec.type : 'ClusterIP') && (has(oldObject.spec.allocateLoadBalancerNodePorts) ? oldObject.spec.allocateLoadBalancerNodePorts : true) == (has(variables.anyObject.spec.allocateLoadBalancerNodePorts) ? variables.anyObject.spec.allocateLoadBalancerNodePorts : true) && (has(oldObject.spec.externalIPs) ? oldObject.spec.externalIPs : []) == (has(variables.anyObject.spec.externalIPs) ? variables.anyObject.spec.externalIPs : []) && (has(oldObject.spec.ports) ? oldObject.spec.ports.map(p, has(p.nodePort) ? p.nodePort : 0) : []) == (has(variables.anyObject.spec.ports) ? variables.anyObject.spec.ports.map(p, has(p.nodePort) ? p.nodePort : 0) : [])",
   },
   {
     name: 'cluster-admin',
