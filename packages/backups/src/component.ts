@@ -300,7 +300,7 @@ function monitors(settings: ResolvedBackupsSettings): MonitorDeclaration[] {
           severity: 'warning',
           summary: 'A volume backup (VolSync ReplicationSource) missed its schedule or failed.',
           description:
-            "Read the ReplicationSource's status.latestMoverStatus (result and logs). A mover killed mid-run (a drain, a reboot, a pause) leaves a restic lock that fails the next runs until it is stale (30 minutes): the volume's hourly CronJob <volume>-restic-unlock removes it then; a failure that outlasts it is another cause.",
+            "Read the ReplicationSource's status.latestMoverStatus (result and logs). A mover killed mid-run (a drain, a reboot, a pause) leaves a restic lock that fails every run until it is removed: the volume's hourly CronJob <volume>-restic-unlock (minute 45) removes it once it is stale (untouched for 30 minutes), so within about 90 minutes; a failure that outlasts that is another cause.",
         },
         {
           alert: 'VolumeRestoreVerificationFailed',

@@ -1200,7 +1200,7 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
         'lock every 5 minutes), so run this half an hour after the cluster was lost at the earliest.',
         'The pause above stops a backup this cluster had started since (VolSync deletes its pod, and',
         'its lock stays): that one is stale 30 minutes after the pause, and the hourly CronJob',
-        `\`${backupNames(entry.volume).unlock}\` removes it then. A one-shot pod runs the unlock as the volume's`,
+        `\`${backupNames(entry.volume).unlock}\` (minute 45) removes it at its first run after that, within about 90 minutes. A one-shot pod runs the unlock as the volume's`,
         'restore verification runs (its labels, flows and Secret); its log says how many it removed',
         '(`successfully removed <n> locks`):',
         '',
