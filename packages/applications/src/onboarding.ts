@@ -163,8 +163,14 @@ const DEPLOY_BY_HAND = [
  * it is applied by hand (or kept by an Application outside the platform's projects).
  */
 function applicationExample(app: OnboardingApp, namespace: string): string[] {
+  // A Git repository (HTTPS, SSH): an OCI or Helm chart repository needs `chart:` and a
+  // version instead of a path, which the example does not guess.
   const repository = (app.repositories ?? []).find(
-    (entry) => !entry.includes('*') && !entry.startsWith('!'),
+    (entry) =>
+      !entry.includes('*') &&
+      !entry.startsWith('!') &&
+      (/^(https?|ssh|git):\/\//.test(entry) || /^[\w.-]+@[\w.-]+:/.test(entry)) &&
+      !/^oci:\/\//.test(entry),
   );
   return [
     `An Application of yours for **${app.name}**, to fill in where it says so (${repository === undefined ? 'the repository of your manifests, ' : ''}their folder and revision) and apply with \`kubectl apply -f\`: it lives in \`${namespace}\`, which the project does not admit, so no Application of the project can deploy it.`,

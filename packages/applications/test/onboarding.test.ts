@@ -168,6 +168,11 @@ describe("with a GitOps controller: an Application of the user's to fill in", ()
     ]);
     // Any repository (the default): a placeholder, and the text asks for it
     expect(yaml(text, 'photos')).toContain('repoURL: <the repository of your manifests>');
+    // A chart registry needs chart: and a version, not a path: the placeholder stays
+    const oci = declared({
+      charts: { repositories: ['oci://ghcr.io/me/charts/app', 'ghcr.io/me/charts'] },
+    });
+    expect(yaml(oci, 'charts')).toContain('repoURL: <the repository of your manifests>');
     expect(text).toContain(
       'An Application of yours for **photos**, to fill in where it says so (the repository of your manifests, their folder and revision) and apply with `kubectl apply -f`: it lives in `gitops-ns`, which the project does not admit',
     );

@@ -393,7 +393,9 @@ export const productionEntriesCheck: SystemCheck = {
       // provider's copy of a client's secret), which the inventory refuses (bitwarden-divergent).
       const written = inventoryKeys(input, deployed);
       const bySecret = new Map<string, string[]>();
-      for (const use of shared.filter((entry) => written.has(entry))) {
+      const listed = shared.filter((entry) => written.has(entry));
+      const following = shared.length - listed.length;
+      for (const use of listed) {
         const at = use.lastIndexOf(':');
         const secret = use.slice(0, at);
         bySecret.set(secret, [...(bySecret.get(secret) ?? []), use.slice(at + 1)]);
@@ -407,7 +409,7 @@ export const productionEntriesCheck: SystemCheck = {
           code: 'bitwarden-production-entries',
           path: settingsPath(deployed.cluster, COMPONENT),
           message: `production cluster "${name}" fills ${shared.length} Secret key${shared.length === 1 ? '' : 's'} from the Bitwarden entries ${sharing} ${names.length === 1 ? 'maps' : 'map'} too: Bitwarden grants a machine account whole projects and an entry is in one project, so the machine account${names.length === 1 ? '' : 's'} of ${sharing} ${names.length === 1 ? 'reads' : 'read'} these production values, and so does whoever reads ${names.length === 1 ? 'its access token (a Secret on that cluster)' : 'their access tokens (Secrets on those clusters)'}`,
-          expected: `entries of production's own, in a Bitwarden project that only ${name}'s machine account reads (its runbook's step "Read the Bitwarden machine account token"): create one there per key, with a new value (the shared entries keep the old one, which ${sharing} still ${names.length === 1 ? 'reads' : 'read'}; clusters/${name}/rotating-secrets.md says what changing each takes), and map their ids under the components.bitwarden-sm of the cluster "${name}", which overrides the top-level mapping key by key:\n${lines.join('\n')}`,
+          expected: `entries of production's own, in a Bitwarden project that only ${name}'s machine account reads (its runbook's step "Read the Bitwarden machine account token"): create one there per key, with a new value (the shared entries keep the old one, which ${sharing} still ${names.length === 1 ? 'reads' : 'read'}; clusters/${name}/rotating-secrets.md says what changing each takes), and map their ids under the components.bitwarden-sm of the cluster "${name}", which overrides the top-level mapping key by key${following === 0 ? '' : ` (${following} more follow${following === 1 ? 's' : ''} these: the OIDC provider's copy of a client secret takes its client's entry)`}:\n${lines.join('\n')}`,
         }),
       );
     }

@@ -312,6 +312,9 @@ describe('OIDC client secrets', () => {
     ]);
     const [issue] = productionEntriesCheck.check(systemInput(run));
     expect(issue?.message).toContain('fills 3 Secret keys');
+    expect(issue?.expected).toContain(
+      "which overrides the top-level mapping key by key (1 more follows these: the OIDC provider's copy of a client secret takes its client's entry):",
+    );
     expect(issue?.expected?.split('\n').slice(1)).toEqual([
       'secrets:',
       '  argocd/argocd-oidc:',

@@ -18,6 +18,7 @@ import {
   type GroupKind,
   type Issue,
   type PathSegment,
+  parseIp,
   type RenderInput,
   type ResolvedCluster,
   requireVariable,
@@ -528,15 +529,19 @@ function lanResolverIssues(
   if (issuer.type !== 'acme') return [];
   const hostOf = (address: string) =>
     /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):\d{1,5}$/.exec(address)?.slice(1).find(Boolean);
-  const written =
+  // The RFC 2136 server the records are written to, as an address (a name cannot be compared:
+  // then no resolver is warned of, since it may be that server)
+  const server =
     issuer.solver.provider === 'rfc2136' ? hostOf(issuer.solver.nameserver) : undefined;
+  if (server !== undefined && parseIp(server) === undefined) return [];
+  const written = server === undefined ? undefined : parseIp(server)?.text;
   const inCluster = [cluster.network.serviceCidr, cluster.network.podCidr].filter(
     (cidr): cidr is string => typeof cidr === 'string',
   );
   const issues: Issue[] = [];
   issuer.recursiveNameservers.forEach((nameserver, index) => {
     const host = hostOf(nameserver);
-    if (host === undefined || host === written) return;
+    if (host === undefined || parseIp(host)?.text === written) return;
     if (!PRIVATE_NETWORKS.some((cidr) => cidrContains(cidr, host))) return;
     if (inCluster.some((cidr) => cidrContains(cidr, host))) return;
     issues.push(

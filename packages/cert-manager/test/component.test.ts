@@ -481,6 +481,13 @@ describe('a LAN resolver among the recursive nameservers', () => {
 
   test('leaves alone the RFC 2136 server the records are written to, and public resolvers', () => {
     expect(lan(acme('rfc2136', undefined, ['10.0.0.53:53']))).toEqual([]);
+    // The same server spelt otherwise (IPv6), or named: no warning either
+    const v6 = acme('rfc2136', undefined, ['[fd00:0::53]:53']);
+    v6.acme.dns01.rfc2136.nameserver = '[fd00::53]:53';
+    expect(lan(v6)).toEqual([]);
+    const named = acme('rfc2136', undefined, ['10.0.0.53:53']);
+    named.acme.dns01.rfc2136.nameserver = 'ns.lab.example.com:53';
+    expect(lan(named)).toEqual([]);
     expect(lan(acme('cloudflare', undefined, ['1.1.1.1:53', '[2606:4700:4700::1111]:53']))).toEqual(
       [],
     );

@@ -1037,7 +1037,6 @@ function routeExpectation(contributions: ReadonlyMap<string, ClusterContribution
     : `the first label of a routed host: ${hosts.join(', ')}`;
 }
 
-/** The Gateway's zone: the `gateway` provider's domain, else the cluster's. */
 /**
  * The ports of the platform Gateway's listeners (the `gateway` provider's facts), or undefined
  * without a Gateway.
@@ -1066,24 +1065,29 @@ function offListenerPorts(
   contributions: ReadonlyMap<string, ClusterContribution>,
 ): { message: string; expected: string } | undefined {
   const listeners = gatewayListenerPorts(contributions) ?? [];
+  // Its listeners take TCP only (HTTPS, HTTP): QUIC or any UDP call never reaches the route.
   const off = ports.filter(
     (port) =>
-      !listeners.includes(port.port) || (port.endPort !== undefined && port.endPort !== port.port),
+      !listeners.includes(port.port) ||
+      (port.endPort !== undefined && port.endPort !== port.port) ||
+      port.protocol !== 'TCP',
   );
   if (off.length === 0 || listeners.length === 0) return undefined;
   const shown = [
     ...new Set(
-      off.map((port) =>
-        port.endPort === undefined ? `${port.port}` : `${port.port}-${port.endPort}`,
+      off.map(
+        (port) =>
+          `${port.endPort === undefined ? port.port : `${port.port}-${port.endPort}`}${port.protocol === 'TCP' ? '' : `/${port.protocol}`}`,
       ),
     ),
   ];
   return {
-    message: `calls ${host} on port ${shown.join(', ')}, but ${host} is the route "${routed}" of the platform Gateway, which listens only on ${listeners.join(', ')}: the connection reaches the Gateway's address, where nothing answers that port, never the server behind the route`,
+    message: `calls ${host} on port ${shown.join(', ')}, but ${host} is the route "${routed}" of the platform Gateway, which listens only on ${listeners.join(', ')} (TCP): the connection reaches the Gateway's address, where nothing answers that port, never the server behind the route`,
     expected: `${host} on port ${listeners.includes(443) ? 443 : listeners[0]} (through the Gateway), or, for a server outside the cluster, a name the Gateway does not route`,
   };
 }
 
+/** The Gateway's zone: the `gateway` provider's domain, else the cluster's. */
 export function gatewayDomain(input: {
   readonly cluster: ResolvedCluster;
   readonly contributions: ReadonlyMap<string, ClusterContribution>;

@@ -1863,12 +1863,29 @@ describe('calls through the Gateway to a routed host', () => {
     expect(policy(https, 'dev', 'app-login-egress').spec.egress[0]).toEqual({
       toEntities: ['ingress'],
     });
+    // On 443/UDP (QUIC): the listeners take TCP only
+    const quic = runCilium(
+      testDefinition(referenceClusters()),
+      routedLogin({
+        appFlow: {
+          name: 'login',
+          direction: 'egress',
+          namespace: 'app',
+          selector: { app: 'app' },
+          peer: { kind: 'fqdn', name: 'auth.lab.test' },
+          ports: [{ port: 443, protocol: 'UDP' }],
+        },
+      }),
+    );
+    expect(quic.issues.find((entry) => entry.code === 'flow-unresolved')?.message).toContain(
+      'calls auth.lab.test on port 443/UDP, but auth.lab.test is the route "auth"',
+    );
     // On 636 (LDAPS to a server of that name): nothing answers it at the Gateway
     const ldaps = fqdn(636);
     const issue = ldaps.issues.find((entry) => entry.code === 'flow-unresolved');
     expect([issue?.severity, issue?.message, issue?.expected]).toEqual([
       'error',
-      'app flow "login" on cluster "dev": calls auth.lab.test on port 636, but auth.lab.test is the route "auth" of the platform Gateway, which listens only on 80, 443: the connection reaches the Gateway\'s address, where nothing answers that port, never the server behind the route',
+      'app flow "login" on cluster "dev": calls auth.lab.test on port 636, but auth.lab.test is the route "auth" of the platform Gateway, which listens only on 80, 443 (TCP): the connection reaches the Gateway\'s address, where nothing answers that port, never the server behind the route',
       'auth.lab.test on port 443 (through the Gateway), or, for a server outside the cluster, a name the Gateway does not route',
     ]);
   });

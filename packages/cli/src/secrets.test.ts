@@ -564,6 +564,42 @@ describe('maskIssues', () => {
     ]);
   });
 
+  it('masks it without a trailing dot or prefix length, and JSON-escaped, as the hint may show it', () => {
+    const quoted = 'pa"ss\\word1234';
+    const withQuote = findSecrets(
+      [{ path: 'p.yaml', content: `oidc:\n  clientSecret: '${quoted}'\n` }],
+      { positions: true },
+    );
+    const [escaped] = maskIssues(
+      [
+        error({
+          code: 'x',
+          path: ['a'],
+          message: 'm',
+          expected: `value ${JSON.stringify(quoted)}`,
+        }),
+      ],
+      withQuote,
+    );
+    expect(escaped?.expected).toBe('value "****"');
+    const dotted = findSecrets(
+      [{ path: 'p.yaml', content: 'oidc:\n  clientSecret: hunter2hunter2.\n' }],
+      { positions: true },
+    );
+    const [dot] = maskIssues(
+      [
+        error({
+          code: 'x',
+          path: ['a'],
+          message: 'm',
+          expected: 'without the dot: "hunter2hunter2"',
+        }),
+      ],
+      dotted,
+    );
+    expect(dot?.expected).toBe('without the dot: "****"');
+  });
+
   it('masks a value that holds a found secret, wherever it is, and a URL to its host', () => {
     const issues = maskIssues(
       [

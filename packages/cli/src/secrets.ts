@@ -652,8 +652,17 @@ function maskValue(value: unknown, secrets: readonly string[], masked: boolean):
 function maskText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
-    // Also as a form hint rewrites it (core's `formHint`: lowercased, trimmed), in any case.
-    for (const form of new Set([secret, secret.trim()])) {
+    // Also as a form hint rewrites it (core's `formHint`: lowercased, trimmed, without a trailing
+    // dot or a prefix length), in any case, and as JSON quotes it (its `"` and `\` escaped).
+    const trimmed = secret.trim();
+    const forms = [
+      secret,
+      trimmed,
+      trimmed.replace(/\.$/, ''),
+      trimmed.replace(/\/\d{1,3}$/, ''),
+      JSON.stringify(secret).slice(1, -1),
+    ];
+    for (const form of new Set(forms)) {
       if (form.length < 6) continue;
       const pattern = new RegExp(form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'), 'gi');
       out = out.replace(pattern, () => maskSecret(secret));
