@@ -1843,7 +1843,7 @@ describe('calls through the Gateway to a routed host', () => {
   });
 
   test('a routed host named as an fqdn peer goes through the Gateway on its listener port, and is an error on another port', () => {
-    const fqdn = (port: number) =>
+    const fqdn = (port: number, protocol: 'TCP' | 'UDP' = 'TCP') =>
       runCilium(
         testDefinition(referenceClusters()),
         routedLogin({
@@ -1853,7 +1853,7 @@ describe('calls through the Gateway to a routed host', () => {
             namespace: 'app',
             selector: { app: 'app' },
             peer: { kind: 'fqdn', name: 'auth.lab.test' },
-            ports: [{ port, protocol: 'TCP' }],
+            ports: [{ port, protocol }],
           },
         }),
       );
@@ -1864,19 +1864,7 @@ describe('calls through the Gateway to a routed host', () => {
       toEntities: ['ingress'],
     });
     // On 443/UDP (QUIC): the listeners take TCP only
-    const quic = runCilium(
-      testDefinition(referenceClusters()),
-      routedLogin({
-        appFlow: {
-          name: 'login',
-          direction: 'egress',
-          namespace: 'app',
-          selector: { app: 'app' },
-          peer: { kind: 'fqdn', name: 'auth.lab.test' },
-          ports: [{ port: 443, protocol: 'UDP' }],
-        },
-      }),
-    );
+    const quic = fqdn(443, 'UDP');
     expect(quic.issues.find((entry) => entry.code === 'flow-unresolved')?.message).toContain(
       'calls auth.lab.test on port 443/UDP, but auth.lab.test is the route "auth"',
     );
