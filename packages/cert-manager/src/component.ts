@@ -429,7 +429,7 @@ function readme(): ChartSpec['readme'] {
           'has its own. The runbook extracts the root to trust it. An ACME issuer reads its DNS ' +
           "provider's credentials from a Secret in the cert-manager namespace, declared to the " +
           'secrets provider or made by hand as the runbook says. Gateway API support ' +
-          '(`config.enableGatewayAPI`) stays off: the Gateway asks for its certificate with an ' +
+          '(`config.gatewayAPI.enabled`, off by default in v1.21.1) stays off: the Gateway asks for its certificate with an ' +
           'explicit Certificate, so cert-manager does not depend on the Gateway API CRDs at start.',
       },
     ],
