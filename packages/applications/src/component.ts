@@ -727,10 +727,10 @@ function declare(input: DeclareInput<Settings>): Declaration {
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(routes.length > 0 ? { routes } : {}),
     ...(logins.length > 0 ? { oidcClients: logins.map((login) => login.client) } : {}),
-    ...(apps.length > 0 && input.provided.gitops !== undefined
-      ? {
-          workloadProjects: workloadProjects(apps, input, issues),
-        }
+    // Declared (if empty) wherever a GitOps provider runs: a build that removes the last
+    // application still says whose projects the last build's were (`workload-project-removed`).
+    ...(input.provided.gitops !== undefined
+      ? { workloadProjects: workloadProjects(apps, input, issues) }
       : {}),
     issues,
   };

@@ -1,2 +1,2 @@
 export type { AssembledApplications, PlannedDeployment } from './applications.js';
-export { assembleApplications } from './applications.js';
+export { assembleApplications, WORKLOAD_PROJECT_LABEL } from './applications.js';

@@ -69,6 +69,7 @@ import {
   rootApplicationIssues,
 } from './cluster-changes.js';
 import { validatorsFor } from './definition.js';
+import { projectChangeIssues } from './project-changes.js';
 import { REGISTRY } from './registry.js';
 import { findSecrets, maskIssues, type SecretFinding } from './secrets.js';
 
@@ -453,6 +454,7 @@ function changeIssues(
   previousRender: PreviousRender,
   checks: readonly ChangeCheck[],
   removedCharts: readonly { readonly name: string; readonly component: string | undefined }[] = [],
+  projectOwners: (cluster: string) => readonly string[] = () => [],
 ): Issue[] {
   const previousPlatform = previousChart(PLATFORM_CHART);
   const issues: Issue[] = [];
@@ -516,6 +518,19 @@ function changeIssues(
     for (const check of checks) {
       issues.push(...check.check({ cluster, before, after, beforeValues, afterValues }));
     }
+    // The workload projects gone: at the settings of the component that declares the cluster's
+    // (the only one), else at the cluster.
+    const owners = projectOwners(cluster.name);
+    issues.push(
+      ...projectChangeIssues(
+        cluster,
+        before,
+        after,
+        owners.length === 1 && owners[0] !== undefined
+          ? settingsPath(cluster, owners[0])
+          : ['clusters', cluster.index],
+      ),
+    );
     issues.push(
       ...claimChangeIssues(cluster, before, after, (chart) => {
         const component = components.get(chart);
@@ -842,6 +857,13 @@ export async function generate(
             name,
             component: registry.some((entry) => entry.name === name) ? name : undefined,
           })),
+        (cluster) =>
+          [
+            ...(components.clusters.find((run) => run.cluster.name === cluster)?.contributions ??
+              []),
+          ]
+            .filter(([, contribution]) => contribution.workloadProjects !== undefined)
+            .map(([component]) => component),
       ),
     );
     issues.push(...crdBundleDowngrades(components.clusters, previousChart(PLATFORM_CHART), files));
