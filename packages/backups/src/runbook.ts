@@ -555,6 +555,21 @@ export function emptyClaimCommands(): string[] {
 }
 
 /**
+ * A Job made by hand from a CronJob's template, owned by nobody. kubectl's `create job
+ * --from=cronjob/…` makes the CronJob its controller (`Controller: true` in its owner reference,
+ * kubectl v0.34 `pkg/cmd/create/create_job.go`), and the CronJob controller counts every Job it
+ * controls in its history limits (`getJobsToBeReconciled`, `cleanupFinishedJobs`): with
+ * `successfulJobsHistoryLimit: 0` (the restore verification) it deletes the Job, its pod and logs
+ * with it, the moment it completes, and a wait for `Complete` never sees it; with 1 (talos-backup)
+ * a scheduled run finishing meanwhile deletes it. Made from the same Job with the owner reference
+ * dropped (`--dry-run=client` still reads the CronJob from the server), it stays until deleted.
+ */
+export function jobFromCronJob(namespace: string, cronjob: string, job: string): string {
+  const ns = q(namespace);
+  return `kubectl -n ${ns} create job --from=cronjob/${q(cronjob)} ${q(job)} --dry-run=client -o json | kubectl patch --local -f - --type merge -p '{"metadata":{"ownerReferences":null}}' -o json | kubectl -n ${ns} create -f -`;
+}
+
+/**
  * Runs a volume's restore verification once and reads its result. Only volumes whose backup
  * keeps its verification have the CronJob (`verify: false` makes none). The Job ends `Complete`
  * or `Failed` (its `activeDeadlineSeconds` bounds it; from Kubernetes 1.31 `SuccessCriteriaMet`
@@ -567,7 +582,7 @@ export function verificationRunCommands(entry: ProtectedVolume, windowMinutes: n
   const ns = q(entry.volume.namespace);
   const job = q(`${names.verification}-manual`);
   return [
-    `kubectl -n ${ns} create job --from=cronjob/${names.verification} ${job}`,
+    jobFromCronJob(entry.volume.namespace, names.verification, `${names.verification}-manual`),
     // The Job's activeDeadlineSeconds is the verification window: it has ended by then, and
     // the margin covers its pod's scheduling and the Job controller's conditions.
     boundedWait({
@@ -578,8 +593,8 @@ export function verificationRunCommands(entry: ProtectedVolume, windowMinutes: n
     }),
     `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}{"\\n"}'`,
     `kubectl -n ${ns} logs job/${names.verification}-manual --tail=1`,
-    // Nothing else deletes a Job made by hand (the CronJob's history limits count only its own),
-    // and its pod keeps the scratch volume: a full-size copy of the volume's data.
+    // Nothing else deletes a Job owned by nobody (`jobFromCronJob`), and its pod keeps the
+    // scratch volume: a full-size copy of the volume's data.
     `kubectl -n ${ns} delete job ${job} --timeout=5m`,
   ];
 }
@@ -745,7 +760,7 @@ export function firstSnapshotStep(
       `kubectl -n ${ns} wait --for=create cronjob/${ETCD_CRONJOB} --timeout=60m`,
       // A Job left by an earlier try (kept when it failed, for its logs).
       `kubectl -n ${ns} delete job ${job} --ignore-not-found --timeout=5m`,
-      `kubectl -n ${ns} create job --from=cronjob/${ETCD_CRONJOB} ${job}`,
+      jobFromCronJob(namespace, ETCD_CRONJOB, FIRST_SNAPSHOT_JOB),
       boundedWait({
         condition: `kubectl -n ${ns} get job ${job} -o jsonpath='{.status.conditions[?(@.status=="True")].type}' | grep -qw -e Complete -e Failed`,
         seconds: ETCD_JOB_DEADLINE_SECONDS + WAIT_SECONDS.restoreVerifyMargin,

@@ -418,7 +418,9 @@ describe('etcd backups', () => {
     expect(commands.slice(0, 3)).toEqual([
       'kubectl -n talos-backup wait --for=create cronjob/talos-backup --timeout=60m',
       'kubectl -n talos-backup delete job talos-backup-first --ignore-not-found --timeout=5m',
-      'kubectl -n talos-backup create job --from=cronjob/talos-backup talos-backup-first',
+      // Owned by nobody: under the CronJob's successfulJobsHistoryLimit of 1 a scheduled run
+      // finishing meanwhile would delete it (kubectl makes the CronJob its controller)
+      `kubectl -n talos-backup create job --from=cronjob/talos-backup talos-backup-first --dry-run=client -o json | kubectl patch --local -f - --type merge -p '{"metadata":{"ownerReferences":null}}' -o json | kubectl -n talos-backup create -f -`,
     ]);
     // The decryption, which may ask for a passphrase, is chained to the block's last line
     expect(commands.slice(-3)).toEqual([
@@ -1587,9 +1589,17 @@ describe('the disaster-recovery runbook: step 5', () => {
     expect(names).toEqual(['cache-restic-unlock', 'data-restic-unlock', 'data-restore-verify']);
     const lines = runbookOf(run, 'prod').split('\n');
     const step5 = lines.slice(lines.indexOf('## 5. Check'));
+    // Owned by nobody: kubectl makes the CronJob the Job's controller, and its
+    // successfulJobsHistoryLimit of 0 deleted a Job it controls, pod and logs, once complete.
     expect(step5.filter((line) => line.includes('create job --from=cronjob/'))).toEqual([
-      'kubectl -n paperless create job --from=cronjob/data-restore-verify data-restore-verify-manual',
+      `kubectl -n paperless create job --from=cronjob/data-restore-verify data-restore-verify-manual --dry-run=client -o json | kubectl patch --local -f - --type merge -p '{"metadata":{"ownerReferences":null}}' -o json | kubectl -n paperless create -f -`,
     ]);
+    const restoreVerify = chartObjects(
+      run.components,
+      'app',
+      run.platform.clusters[2] as AnyJson,
+    ).find((o) => o.kind === 'CronJob' && o.metadata.name === 'data-restore-verify');
+    expect((restoreVerify?.spec as AnyJson)?.successfulJobsHistoryLimit).toBe(0);
     // A failed verification never reads Complete: `wait --for=condition=Complete` sat out 2h.
     const verification = step5.filter((line) => line.includes('data-restore-verify-manual'));
     // The wait is bounded by the verification's window (60 minutes: its activeDeadlineSeconds)
