@@ -1321,8 +1321,19 @@ export function disasterRecoveryRunbook(input: RunbookInput): string {
           '',
         ]
       : []),
+    ...(verified.length === 0 ? ['No volume has a restore verification to run.', ''] : []),
+    ...(waiting.excluded.length === 0
+      ? []
+      : [
+          "The block's last command waits until every Application is `Healthy`. With etcd",
+          'bootstrapped anew (step 2), the Argo CD Applications of your own that deploy your',
+          "applications' workloads were lost with the cluster: apply them again first, as when you",
+          'first deployed them (their volumes are restored by now). Until those workloads run, the',
+          'Applications that route to them and the root stay `Degraded`, and the wait times out.',
+          '',
+        ]),
     ...(verified.length === 0
-      ? ['No volume has a restore verification to run.', '']
+      ? []
       : [
           "Run each volume's restore verification once by hand and read its result (the Job ends",
           '`Complete` or `Failed`; its last log line says what it verified, or why it failed):',

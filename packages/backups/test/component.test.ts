@@ -1594,6 +1594,17 @@ describe('the disaster-recovery runbook: step 5', () => {
     expect(step5.filter((line) => line.includes('create job --from=cronjob/'))).toEqual([
       `kubectl -n paperless create job --from=cronjob/data-restore-verify data-restore-verify-manual --dry-run=client -o json | kubectl patch --local -f - --type merge -p '{"metadata":{"ownerReferences":null}}' -o json | kubectl -n paperless create -f -`,
     ]);
+    // The last wait is for every Application: with etcd bootstrapped anew the user's own
+    // Applications are gone, and the ones routing to their workloads stay Degraded until applied.
+    const waitLine = step5.findIndex((line) =>
+      line.startsWith('kubectl -n argocd wait applications --all'),
+    );
+    const anew = step5.indexOf(
+      'bootstrapped anew (step 2), the Argo CD Applications of your own that deploy your',
+    );
+    expect(anew).toBeGreaterThan(0);
+    expect(waitLine).toBeGreaterThan(anew);
+    expect(lines).toContain('## 2. Restore etcd from the latest snapshot');
     const restoreVerify = chartObjects(
       run.components,
       'app',
