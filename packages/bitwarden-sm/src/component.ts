@@ -493,10 +493,54 @@ function misspeltAs(
   return near === undefined ? undefined : `${target.namespace}/${near}`;
 }
 
-function unmappedIssue(
-  { unmapped, clusters, path }: Missing,
+/** The unused inventory Secret one letter or so off an unmapped key's Secret (`misspeltAs`). */
+function typoPartner(
+  { unmapped }: Missing,
   unused: readonly (readonly [string, string])[],
-): Issue {
+): string | undefined {
+  const { secret, key, source } = unmapped;
+  if (source !== undefined && unmapped.undeclaredSource === true) return undefined;
+  return misspeltAs(source ?? { namespace: secret.namespace, name: secret.name, key }, unused);
+}
+
+/** The quoted keys, joined: `"a"`, `"a" and "b"`, `"a", "b" and "c"`. */
+function keyList(keys: readonly string[]): string {
+  const quoted = keys.map((key) => `"${key}"`);
+  return quoted.length <= 1
+    ? (quoted[0] ?? '')
+    : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+}
+
+/**
+ * The keys of one declared Secret that the inventory maps under `near` instead, one error at
+ * `path` (the inventory's mapping of `near`): one of the two names is misspelt.
+ */
+function misspeltIssue(items: readonly Missing[], near: string, path: PathSegment[]): Issue {
+  const [first] = items as [Missing, ...Missing[]];
+  const { secret, source } = first.unmapped;
+  const on = `on ${clusterList(first.clusters)}`;
+  const by = secret.declaredBy.join(', ');
+  const keys = items.map((item) => item.unmapped.key).sort(compareStrings);
+  const sourceKeys = items
+    .map((item) => (item.unmapped.source ?? item.unmapped).key)
+    .sort(compareStrings);
+  const target = source ?? secret;
+  const plural = keys.length > 1;
+  return error({
+    code: 'bitwarden-unmapped',
+    path,
+    value: secretId(target),
+    message: `${
+      source === undefined
+        ? `${by} declares Secret ${secretId(secret)} with ${plural ? 'keys' : 'key'} ${keyList(keys)} ${on}, but the inventory maps no Bitwarden secret to ${plural ? 'them' : 'it'}: the Secret would be made without ${plural ? 'them' : 'it'}`
+        : `${by} reads ${plural ? 'keys' : 'key'} ${keyList(keys)} of Secret ${secretId(secret)} ${on} from the same Bitwarden secret as ${plural ? 'keys' : 'key'} ${keyList(sourceKeys)} of Secret ${secretId(source)}, which the inventory does not map`
+    }; the inventory maps ${plural ? 'keys' : 'key'} ${keyList(sourceKeys)} of Secret ${near}, which no component asks for: is one of the two names misspelt?`,
+    expected: `one name in both places: the Secret name ${by}'s settings give (${target.name}), or the inventory's ${near}`,
+  });
+}
+
+/** An unmapped key with no near name in the inventory: the lines to add. */
+function unmappedIssue({ unmapped, clusters, path }: Missing): Issue {
   const { secret, key, source } = unmapped;
   const on = `on ${clusterList(clusters)}`;
   const by = secret.declaredBy.join(', ');
@@ -510,22 +554,15 @@ function unmappedIssue(
     });
   }
   const target = source ?? { namespace: secret.namespace, name: secret.name, key };
-  const near = misspeltAs(target, unused);
   return error({
     code: 'bitwarden-unmapped',
     path,
     value: `${secretId(target)}:${target.key}`,
     message:
-      (source === undefined
+      source === undefined
         ? `${by} declares Secret ${secretId(secret)} with key "${key}" ${on}, but the inventory maps no Bitwarden secret to it: the Secret would be made without it`
-        : `${by} reads key "${key}" of Secret ${secretId(secret)} ${on} from the same Bitwarden secret as key "${source.key}" of Secret ${secretId(source)}, which the inventory does not map`) +
-      (near === undefined
-        ? ''
-        : `; the inventory maps key "${target.key}" of Secret ${near}, which no component asks for: is one of the two names misspelt?`),
-    expected:
-      near === undefined
-        ? `these lines under components.bitwarden-sm (or a cluster's own components.bitwarden-sm):\n${mappingLines(target, target.key)}`
-        : `one name in both places: the Secret name ${by}'s settings give (${target.name}), or the inventory's ${near}`,
+        : `${by} reads key "${key}" of Secret ${secretId(secret)} ${on} from the same Bitwarden secret as key "${source.key}" of Secret ${secretId(source)}, which the inventory does not map`,
+    expected: `these lines under components.bitwarden-sm (or a cluster's own components.bitwarden-sm):\n${mappingLines(target, target.key)}`,
   });
 }
 
@@ -763,9 +800,34 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
   const unused = [...entries]
     .filter(([, known]) => !known.used)
     .map(([id]) => id.split('\u0000') as [string, string]);
-  for (const item of missing.values()) issues.push(unmappedIssue(item, unused));
+  // A declared Secret whose keys the inventory maps under a near name nothing asks for: one
+  // error at that name's mapping (the line the user wrote; a component's secretName may be its
+  // default), whose keys then need no warning of their own.
+  const paired = new Set<string>();
+  const typos = new Map<string, Missing[]>();
+  for (const item of missing.values()) {
+    const near = typoPartner(item, unused);
+    if (near === undefined) {
+      issues.push(unmappedIssue(item));
+      continue;
+    }
+    const { secret, key, source } = item.unmapped;
+    const target = source ?? { ...secret, key };
+    paired.add(entryId(near, target.key));
+    const group = `${secretId(secret)}\u0000${source === undefined ? '' : secretId(source)}\u0000${item.clusters.join(',')}\u0000${near}`;
+    typos.set(group, [...(typos.get(group) ?? []), item]);
+  }
+  for (const items of typos.values()) {
+    const [first] = items;
+    if (first === undefined) continue;
+    const near = typoPartner(first, unused) as string;
+    const known = entries.get(entryId(near, (first.unmapped.source ?? first.unmapped).key));
+    issues.push(
+      misspeltIssue(items, near, known === undefined ? first.path : known.path.slice(0, -1)),
+    );
+  }
   for (const [id, known] of entries) {
-    if (known.used) continue;
+    if (known.used || paired.has(id)) continue;
     const [secret, key] = id.split('\u0000') as [string, string];
     issues.push(
       warning({

@@ -198,12 +198,54 @@ describe('BitwardenSecrets for declared Secrets', () => {
       },
       [app],
     );
-    const [found] = errors(run.issues);
-    expect([found?.code, found?.message, found?.expected]).toEqual([
-      'bitwarden-unmapped',
-      'monitoring declares Secret monitoring/alertmanager-slak with key "webhook-url" on clusters "dev", "staging" and "prod", but the inventory maps no Bitwarden secret to it: the Secret would be made without it; the inventory maps key "webhook-url" of Secret monitoring/alertmanager-slack, which no component asks for: is one of the two names misspelt?',
-      "one name in both places: the Secret name monitoring's settings give (alertmanager-slak), or the inventory's monitoring/alertmanager-slack",
+    const found = errors(run.issues);
+    expect(found.map((issue) => [issue.code, issue.message, issue.expected])).toEqual([
+      [
+        'bitwarden-unmapped',
+        'monitoring declares Secret monitoring/alertmanager-slak with key "webhook-url" on clusters "dev", "staging" and "prod", but the inventory maps no Bitwarden secret to it: the Secret would be made without it; the inventory maps key "webhook-url" of Secret monitoring/alertmanager-slack, which no component asks for: is one of the two names misspelt?',
+        "one name in both places: the Secret name monitoring's settings give (alertmanager-slak), or the inventory's monitoring/alertmanager-slack",
+      ],
     ]);
+    // At the inventory's mapping of the near name, the line the user wrote (the component's
+    // secretName may be its default); that mapping gets no unused warning besides.
+    expect(found[0]?.path).toEqual([
+      'clusters',
+      0,
+      'components',
+      'bitwarden-sm',
+      'secrets',
+      'monitoring/alertmanager-slack',
+    ]);
+    expect(found[0]?.value).toBe('monitoring/alertmanager-slak');
+    const unusedKeys = run.issues
+      .filter((issue) => issue.code === 'bitwarden-unused')
+      .map((issue) => issue.path.slice(-2).join(':'));
+    expect(unusedKeys).toEqual([
+      'monitoring/alertmanager-slac:url',
+      'other/alertmanager-slak:webhook-url',
+    ]);
+  });
+
+  it('asks once for a Secret whose every key the inventory maps under a near name', () => {
+    const app = consumer('monitoring', 'monitoring', [
+      { name: 'grafana-admin', namespace: 'monitoring', keys: ['admin-user', 'admin-password'] },
+    ]);
+    const run = runBitwarden(
+      {
+        secrets: {
+          'monitoring/grafana-admn': { 'admin-password': ID_A, 'admin-user': ID_B },
+        },
+      },
+      [app],
+    );
+    expect(
+      run.issues.map((issue) => [issue.severity, issue.code, issue.path.at(-1), issue.value]),
+    ).toEqual([
+      ['error', 'bitwarden-unmapped', 'monitoring/grafana-admn', 'monitoring/grafana-admin'],
+    ]);
+    expect(run.issues[0]?.message).toBe(
+      'monitoring declares Secret monitoring/grafana-admin with keys "admin-password" and "admin-user" on clusters "dev", "staging" and "prod", but the inventory maps no Bitwarden secret to them: the Secret would be made without them; the inventory maps keys "admin-password" and "admin-user" of Secret monitoring/grafana-admn, which no component asks for: is one of the two names misspelt?',
+    );
   });
 
   it('warns about a mapping nothing asks for', () => {
