@@ -639,11 +639,27 @@ function crdBundleDowngrades(
  * column) where another error points inside the value (`within`: a check that read the value
  * line by line, such as a PEM private key pasted into `caCertificates`, refused as no
  * certificate with what belongs there) is that error's to report; the scan's generic advice to
- * reference a Secret is dropped. The value stays masked (`maskIssues`). A scan finding beside
- * any other error (an unknown key, a wrong type) is kept: those do not say it is a secret.
+ * reference a Secret is dropped. The value stays masked (`maskIssues`). The other way round, the
+ * schema's "does not have the expected form" or "is a string" at the path of a scan finding is
+ * dropped: the value is a secret (a password where a Bitwarden id or a Secret reference goes,
+ * credentials in a URL), which the scan's error says with what goes there. A scan finding beside
+ * any other error (an unknown key) is kept.
  */
 function onceAtTheirPlace(issues: readonly Issue[], findings: readonly SecretFinding[]): Issue[] {
   const scanned = new Set(findings.map((finding) => finding.issue));
+  // The schema's "does not have the expected form" of a value the scan calls a secret (a password
+  // pasted where a Bitwarden id or a Secret reference goes, credentials in a URL), or its "is a
+  // string" where a reference mapping goes, is the same mistake: the scan's error says what it
+  // is and what goes there instead.
+  const secretPaths = new Set(
+    findings
+      .filter((finding) => finding.issue.path.length > 0)
+      .map((f) => formatPath(f.issue.path)),
+  );
+  const sameValue = (issue: Issue): boolean =>
+    issue.code === 'schema' &&
+    (issue.message === 'does not have the expected form' || issue.message === 'is a string') &&
+    secretPaths.has(formatPath(issue.path));
   const place = (issue: Issue): string | undefined =>
     issue.position === undefined
       ? undefined
@@ -657,7 +673,7 @@ function onceAtTheirPlace(issues: readonly Issue[], findings: readonly SecretFin
       .filter((key) => key !== undefined),
   );
   return issues.filter((issue) => {
-    if (!scanned.has(issue)) return true;
+    if (!scanned.has(issue)) return !sameValue(issue);
     const key = place(issue);
     return key === undefined || !taken.has(key);
   });

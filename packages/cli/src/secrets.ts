@@ -37,6 +37,12 @@ const FIX =
   'keep the value in Bitwarden Secrets Manager and reference the Kubernetes Secret it fills ' +
   '(e.g. clientSecret: {secretName: argocd-oidc, key: client-secret})';
 const EXPECTED = 'a reference to a Secret filled from Bitwarden, never the value';
+/** Where the definition maps Secrets' keys to the secret store's entries (`secrets.<id>.<key>`). */
+const INVENTORY_FIX =
+  'keep the value in Bitwarden Secrets Manager and map the key to the id of the Bitwarden ' +
+  'secret that holds it';
+const INVENTORY_EXPECTED =
+  'the id of the Bitwarden secret holding the value: a UUID (8-4-4-4-12 hexadecimal digits), as the Secrets Manager web app shows it';
 const REPOSITORY_FIX =
   'remove the credentials from the URL; for a private repository set repository.access: token ' +
   '(and repository.username): the runbook makes the one Secret Argo CD reads the token from, ' +
@@ -589,12 +595,16 @@ export function findSecrets(
           secret = body.join('\n');
           block = { indent: indentWidth, keyPath, line: index };
         }
+        const inventory = /(^|\.)secrets\./.test(keyPath);
         report(
           index,
           keyPath,
           keyColumn,
-          `is a literal secret value where a reference is expected; ${FIX}`,
+          inventory
+            ? `is a literal secret value where the id of a Bitwarden secret is expected; ${INVENTORY_FIX}`
+            : `is a literal secret value where a reference is expected; ${FIX}`,
           secret,
+          inventory ? INVENTORY_EXPECTED : EXPECTED,
         );
       }
     }

@@ -11,19 +11,65 @@ const reference = readFileSync(join(repoRoot(), 'examples/reference/platform.yam
 const build = (text: string) => generate({ text, file: 'platform.yaml', chartVersions: {} });
 
 describe('the secret scan in the build', () => {
-  it('masks a secret in the schema issue that quotes it, as in the finding itself', async () => {
+  it('masks a secret in a schema issue elsewhere that quotes it, as in the finding itself', async () => {
     const secret = 'hunter2hunter2';
-    const text = reference.replace(/( {6}clientSecret:)\n(?: {8}.*\n)+/, `$1 ${secret}\n`);
+    // The password pasted as the client secret, and reused in a cluster's name (refused there)
+    const text = reference
+      .replace(/( {6}clientSecret:)\n(?: {8}.*\n)+/, `$1 ${secret}\n`)
+      .replace('  - name: dev\n', `  - name: dev-${secret}!\n`);
     expect(text).toContain(`clientSecret: ${secret}`);
+    expect(text).toContain(`name: dev-${secret}!`);
     const { issues, files } = await build(text);
     expect(files).toEqual([]);
-    const at = issues
-      .filter((issue) => formatPath(issue.path) === 'components.argocd.oidc.clientSecret')
-      .map((issue) => [issue.code, issue.value]);
-    expect(at).toContainEqual(['literal-secret', '****']);
-    expect(at.some(([code]) => code !== 'literal-secret')).toBe(true);
+    const named = issues.find((issue) => formatPath(issue.path) === 'clusters[0].name');
+    expect([named?.code, named?.value]).toEqual(['schema', '****']);
     expect(issues.map(formatIssue).join('\n')).not.toContain('hunter2');
     expect(JSON.stringify(issues)).not.toContain('hunter2');
+  });
+
+  it('reports a secret pasted where a reference or a Bitwarden id goes once, saying what goes there', async () => {
+    const secret = 'hunter2-Sup3rS3cret-abcdef';
+    const at = async (text: string, path: string) =>
+      (await build(text)).issues
+        .filter((issue) => issue.severity === 'error' && formatPath(issue.path) === path)
+        .map((issue) => [issue.code, issue.value, issue.expected]);
+    // Argo CD's client secret: a mapping or Argo CD's $<secret>:<key> string
+    const argocd = reference.replace(/( {6}clientSecret:)\n(?: {8}.*\n)+/, `$1 ${secret}\n`);
+    expect(await at(argocd, 'components.argocd.oidc.clientSecret')).toEqual([
+      ['literal-secret', '****', 'a reference to a Secret filled from Bitwarden, never the value'],
+    ]);
+    // Grafana's: a mapping only (the schema's "is a string" is the same mistake)
+    const grafana = reference.replace(
+      /( {8}clientSecret:)\n {10}secretName: grafana-oidc\n {10}key: client-secret\n/,
+      `$1 ${secret}\n`,
+    );
+    expect(grafana).not.toBe(reference);
+    expect(await at(grafana, 'components.monitoring.grafana.oidc.clientSecret')).toEqual([
+      ['literal-secret', '****', 'a reference to a Secret filled from Bitwarden, never the value'],
+    ]);
+    // The Bitwarden inventory: a secret's id, never its value
+    const inventory = reference.replace(
+      'password: 4ae524ef-0a54-4c56-a384-4482dff66d3d',
+      `password: ${secret}`,
+    );
+    expect(inventory).not.toBe(reference);
+    const [found] = await at(
+      inventory,
+      'components.bitwarden-sm.secrets["monitoring/alertmanager-smtp"].password',
+    );
+    expect(found).toEqual([
+      'literal-secret',
+      '****',
+      'the id of the Bitwarden secret holding the value: a UUID (8-4-4-4-12 hexadecimal digits), as the Secrets Manager web app shows it',
+    ]);
+    // A value of the right form there is no secret, and passes
+    const moved = await build(
+      reference.replace(
+        'password: 4ae524ef-0a54-4c56-a384-4482dff66d3d',
+        'password: 5ae524ef-0a54-4c56-a384-4482dff66d3d',
+      ),
+    );
+    expect(moved.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
   });
 
   it('reports a password in the repository URL once, in the definition, though it reaches the output', async () => {
