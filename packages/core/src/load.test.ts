@@ -346,6 +346,31 @@ describe("a cluster's domain (clusters[].domain)", () => {
 });
 
 describe('messages', () => {
+  test('a list item that lost its "- " is one error at its first key, naming the fix; a mapping\'s own repeated keys are not', () => {
+    const text = readFileSync(
+      join(fixtures, 'invalid/list-item-without-dash/platform.yaml'),
+      'utf8',
+    );
+    const [issue, ...rest] = loadDefinition(text, 'p.yaml').issues;
+    expect(rest).toEqual([]);
+    expect(issue?.expected).toBe(
+      'each key once per mapping; if these keys are the next item of the list, start it with "- " (line 56: "- hostname: …")',
+    );
+    // Two keys repeated in a mapping that is no list item: one error, without the list hint
+    const twice = minimal.replace(
+      '      serviceCidr: 10.96.0.0/12\n',
+      '      serviceCidr: 10.96.0.0/12\n      podCidr: 10.245.0.0/16\n      serviceCidr: 10.97.0.0/16\n',
+    );
+    expect(twice).not.toBe(minimal);
+    const found = loadDefinition(twice, 'p.yaml').issues;
+    expect(found.map((entry) => [entry.code, formatPath(entry.path), entry.expected])).toEqual([
+      ['yaml-duplicate-key', 'clusters[0].network.podCidr', 'each key once per mapping'],
+    ]);
+    expect(found[0]?.message).toBe(
+      'and 1 more key after it ("serviceCidr") are keys this mapping already has: YAML would silently keep only one value of each',
+    );
+  });
+
   test('an unknown key points at the key and lists the known ones', () => {
     const text = minimal.replace(
       '      serviceCidr: 10.96.0.0/12\n',

@@ -949,16 +949,38 @@ export function loadDefinition(
 
   const index = indexDocument(root);
   if (index.duplicates.length > 0) {
-    const duplicates = index.duplicates.map(({ path, key }) =>
-      error({
+    // One error per mapping: a list item that lost its "- " repeats every key of the item above.
+    const byMapping = new Map<string, (typeof index.duplicates)[number][]>();
+    for (const duplicate of index.duplicates) {
+      const parent = JSON.stringify(duplicate.path.slice(0, -1));
+      byMapping.set(parent, [...(byMapping.get(parent) ?? []), duplicate]);
+    }
+    const duplicates = [...byMapping.values()].map((group) => {
+      const [{ path, key }] = group as [(typeof index.duplicates)[number]];
+      const position = positionAt(file, lineCounter, rangeStart(key));
+      if (group.length === 1) {
+        return error({
+          code: 'yaml-duplicate-key',
+          path,
+          value: path[path.length - 1],
+          message: 'is a duplicate key: YAML would silently keep only one of the values',
+          expected: 'each key once per mapping',
+          position,
+        });
+      }
+      const keys = group.map((entry) => `"${String(entry.path[entry.path.length - 1])}"`);
+      const inList = typeof path[path.length - 2] === 'number';
+      return error({
         code: 'yaml-duplicate-key',
         path,
         value: path[path.length - 1],
-        message: 'is a duplicate key: YAML would silently keep only one of the values',
-        expected: 'each key once per mapping',
-        position: positionAt(file, lineCounter, rangeStart(key)),
-      }),
-    );
+        message: `and ${group.length - 1} more ${group.length === 2 ? 'key' : 'keys'} after it (${keys.slice(1).join(', ')}) are keys this mapping already has: YAML would silently keep only one value of each`,
+        expected: inList
+          ? `each key once per mapping; if these keys are the next item of the list, start it with "- " (line ${position?.line ?? '?'}: "- ${String(path[path.length - 1])}: …")`
+          : 'each key once per mapping',
+        position,
+      });
+    });
     return { definition: undefined, issues: capped(sortIssues([...syntax, ...duplicates])) };
   }
   if (index.inexact.length > 0 || index.tagged.length > 0) {
