@@ -148,6 +148,27 @@ describe('createSchemaValidator', () => {
     expect(issues[0]?.expected).toBe('name: secret name');
   });
 
+  test('a required key that takes listed values names them', () => {
+    const node = createSchemaValidator({
+      type: 'object',
+      required: ['hostname', 'role'],
+      properties: {
+        hostname: { type: 'string' },
+        role: {
+          description: 'Talos machine type.',
+          type: 'string',
+          enum: ['controlplane', 'worker'],
+        },
+      },
+    });
+    expect(node({ hostname: 'a' }).map((issue) => [issue.message, issue.expected])).toEqual([
+      [
+        'required key "role" is missing',
+        'role: talos machine type, one of "controlplane", "worker"',
+      ],
+    ]);
+  });
+
   test('a key left empty says so and how to fill it, not "null is null"', () => {
     // Given `groups:` with nothing after it (YAML's null), its items not indented under it
     const [issue] = validate({ groups: null });

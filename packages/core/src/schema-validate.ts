@@ -290,11 +290,15 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
         description === undefined || /^[A-Z]{2}/.test(description)
           ? description
           : `${description.charAt(0).toLowerCase()}${description.slice(1)}`;
+      // The values it takes, where the schema lists them (`role`: controlplane or worker).
+      const values = Array.isArray(property.enum)
+        ? `, one of ${quoteList(property.enum as unknown[])}`
+        : '';
       return error({
         ...base,
         path: [...at, key],
         message: `required key "${key}" is missing`,
-        expected: what === undefined ? `a key "${key}"` : `${key}: ${what}`,
+        expected: what === undefined ? `a key "${key}"${values}` : `${key}: ${what}${values}`,
         ...withPosition(position),
       });
     }
