@@ -171,6 +171,38 @@ describe("the API endpoint's VIP across clusters", () => {
   });
 });
 
+describe('a pod or service network too wide', () => {
+  test('is one error at it, naming every network it overlaps, the LAN among them', () => {
+    const text = minimal.replace('      podCidr: 10.244.0.0/16\n', '      podCidr: 10.0.0.0/8\n');
+    expect(text).not.toBe(minimal);
+    const overlaps = loadDefinition(text, 'p.yaml').issues.filter(
+      (issue) => issue.code === 'overlap',
+    );
+    expect(overlaps.map((issue) => [formatPath(issue.path), issue.position?.line])).toEqual([
+      ['clusters[0].network.podCidr', 18],
+    ]);
+    expect(overlaps[0]?.message).toBe(
+      'overlaps the node network 10.1.0.0/24 (clusters[0].network.nodeCidr), the service network 10.96.0.0/12 (clusters[0].network.serviceCidr), load-balancer pool "default" 10.1.1.0/27 (clusters[0].network.loadBalancerPools[0].cidr) and the nodes\' LAN 10.1.0.0/23 (clusters[0].network.lanCidr)',
+    );
+    expect(overlaps[0]?.expected).toBe(
+      'a range that shares no address with 10.1.0.0/24, 10.96.0.0/12, 10.1.1.0/27, 10.1.0.0/23',
+    );
+  });
+
+  test('one overlap alone stays at the later of the two, as before', () => {
+    const text = minimal.replace('      podCidr: 10.244.0.0/16\n', '      podCidr: 10.96.0.0/16\n');
+    const overlaps = loadDefinition(text, 'p.yaml').issues.filter(
+      (issue) => issue.code === 'overlap',
+    );
+    expect(overlaps.map((issue) => [formatPath(issue.path), issue.message])).toEqual([
+      [
+        'clusters[0].network.serviceCidr',
+        'overlaps the pod network 10.96.0.0/16 (clusters[0].network.podCidr)',
+      ],
+    ]);
+  });
+});
+
 describe("the nodes' LAN (network.lanCidr)", () => {
   // The minimal fixture: alpha's LAN 10.1.0.0/23 holds its nodes 10.1.0.0/24, the gateway
   // 10.1.0.1 and its L2 pool 10.1.1.0/27; beta (BGP) has no lanCidr and a pool off its LAN.

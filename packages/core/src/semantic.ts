@@ -521,32 +521,74 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
       `load-balancer pool "${pool.name}"`,
     );
   });
+  const overlapping: [number, number][] = [];
   for (let j = 1; j < ranges.length; j++) {
     const b = ranges[j];
     if (!b) continue;
     for (let i = 0; i < j; i++) {
       const a = ranges[i];
       if (!a || a.cidr.version !== b.cidr.version) continue;
-      if (a.cidr.first <= b.cidr.last && b.cidr.first <= a.cidr.last) {
-        const split =
-          a.path === nodeCidrPath && b.path.includes('loadBalancerPools')
-            ? nodeHalfBeside(
-                a.cidr,
-                b.cidr,
-                cluster.nodes.map((n) => n.address),
-              )
-            : undefined;
-        report(ctx, 'error', b.path, {
-          code: 'overlap',
-          value: b.cidr.text,
-          message: `overlaps ${a.what} ${a.cidr.text} (${formatPath(a.path)})`,
-          expected: `a range that shares no address with ${a.cidr.text}${split === undefined ? '' : `; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes, e.g. ${split}, ${network.lanCidr === undefined ? `set network.lanCidr: ${a.cidr.text} (the LAN: the prefix of the nodes' addresses on their links, so they answer every LAN host directly), ` : ''}and keep the pool in the rest`}`,
-        });
-      }
+      if (a.cidr.first <= b.cidr.last && b.cidr.first <= a.cidr.last) overlapping.push([i, j]);
     }
   }
+  // A pod or service network that overlaps two or more of the others (one too wide, a typo in
+  // it) is the mistake: one error there, naming them all (the LAN too), rather than one at each
+  // of the others, which the user did not touch.
+  const lanText = network.lanCidr === undefined ? undefined : parseCidr(network.lanCidr);
+  const culprits = new Set<string>();
+  for (const key of ['podCidr', 'serviceCidr'] as const) {
+    const index = ranges.findIndex(
+      (range) => range.path.at(-1) === key && range.path.length === netAt.length + 1,
+    );
+    const range = ranges[index];
+    if (range === undefined) continue;
+    const mine = overlapping.filter(([i, j]) => i === index || j === index);
+    const others = mine.map(([i, j]) => ranges[i === index ? j : i] as (typeof ranges)[number]);
+    const lan =
+      lanText !== undefined &&
+      lanText.version === range.cidr.version &&
+      lanText.first <= range.cidr.last &&
+      range.cidr.first <= lanText.last
+        ? [`the nodes' LAN ${lanText.text} (${formatPath([...netAt, 'lanCidr'])})`]
+        : [];
+    if (mine.length === 0 || mine.length + lan.length < 2) continue;
+    const named = [
+      ...others.map((other) => `${other.what} ${other.cidr.text} (${formatPath(other.path)})`),
+      ...lan,
+    ];
+    report(ctx, 'error', range.path, {
+      code: 'overlap',
+      value: range.cidr.text,
+      message: `overlaps ${named.slice(0, -1).join(', ')} and ${named.at(-1)}`,
+      expected: `a range that shares no address with ${[...others.map((other) => other.cidr.text), ...(lan.length > 0 && lanText ? [lanText.text] : [])].join(', ')}`,
+    });
+    culprits.add(key);
+    for (let k = overlapping.length - 1; k >= 0; k--) {
+      const pair = overlapping[k] as [number, number];
+      if (pair.includes(index)) overlapping.splice(k, 1);
+    }
+  }
+  for (const [i, j] of overlapping) {
+    const a = ranges[i];
+    const b = ranges[j];
+    if (!a || !b) continue;
+    const split =
+      a.path === nodeCidrPath && b.path.includes('loadBalancerPools')
+        ? nodeHalfBeside(
+            a.cidr,
+            b.cidr,
+            cluster.nodes.map((n) => n.address),
+          )
+        : undefined;
+    report(ctx, 'error', b.path, {
+      code: 'overlap',
+      value: b.cidr.text,
+      message: `overlaps ${a.what} ${a.cidr.text} (${formatPath(a.path)})`,
+      expected: `a range that shares no address with ${a.cidr.text}${split === undefined ? '' : `; for a pool on the nodes' LAN (L2 announcements), make network.nodeCidr the part of it that holds the nodes, e.g. ${split}, ${network.lanCidr === undefined ? `set network.lanCidr: ${a.cidr.text} (the LAN: the prefix of the nodes' addresses on their links, so they answer every LAN host directly), ` : ''}and keep the pool in the rest`}`,
+    });
+  }
   const nodeNetwork = nodeCidr ? { cidr: nodeCidr, path: nodeCidrPath } : undefined;
-  const lanNetwork = checkLan(ctx, cluster, netAt, nodeNetwork);
+  const lanNetwork = checkLan(ctx, cluster, netAt, nodeNetwork, culprits);
 
   // Addresses.
   if (checkAddress(ctx, [...netAt, 'gateway'], network.gateway)) {
@@ -861,6 +903,8 @@ function checkLan(
   cluster: Cluster,
   netAt: readonly PathSegment[],
   nodeNetwork: { readonly cidr: Cidr; readonly path: readonly PathSegment[] } | undefined,
+  /** The pod or service network whose overlaps were reported at it, the LAN's among them. */
+  reported: ReadonlySet<string> = new Set(),
 ):
   | { readonly cidr: Cidr; readonly path: readonly PathSegment[]; readonly what: string }
   | undefined {
@@ -892,6 +936,7 @@ function checkLan(
     for (const key of ['podCidr', 'serviceCidr'] as const) {
       const other = parseCidr(network[key]);
       if (
+        !reported.has(key) &&
         other &&
         other.version === cidr.version &&
         other.first <= cidr.last &&
