@@ -2,6 +2,7 @@
 // (`gateway-class`; the platform Gateway is the gateway component's). Renders charts/cilium
 // (values layers + manifests) and declares the Talos facts Cilium needs, the Gateway API CRDs it
 // needs first, its Application and its bootstrap step. Pure.
+
 import {
   type ApplicationDescriptor,
   type BootstrapStep,
@@ -32,6 +33,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
+import { CILIUM_CHANGES } from './changes.js';
 import { CILIUM_CHECKS } from './checks.js';
 import {
   CILIUM_GATEWAY_CLASS,
@@ -794,6 +796,7 @@ export const ciliumComponent: Component<Settings> = {
   upstream: CILIUM_UPSTREAM,
   validators: ciliumValidators,
   checks: [...CILIUM_CHECKS, reachabilityCheck],
+  changes: CILIUM_CHANGES,
   declare,
   render,
 };

@@ -50,6 +50,27 @@ const ANNOTATIONS = {
 export interface PolicyOptions {
   /** Require mutual authentication on rules between two platform pods. */
   readonly mutualAuthentication: boolean;
+  /**
+   * Pods deployed outside the platform's charts (flows with `workloads: 'external'`: an
+   * application's own), by `workloadKey`, with the component that declared them: the policies
+   * that select them carry EXTERNAL_WORKLOADS_LABEL (its value the component), which
+   * `cilium-workload-selector-changed` compares with the last build's.
+   */
+  readonly externalWorkloads?: ReadonlyMap<string, string>;
+}
+
+/**
+ * Label of a policy whose pods are deployed outside the platform's charts, its value the
+ * component that declared their flows.
+ */
+export const EXTERNAL_WORKLOADS_LABEL = 'homelab.dev/external-workloads';
+
+/** The key of `selector`'s pods in `namespace` (the labels in code-unit order). */
+export function workloadKey(namespace: string, selector: PodLabels): string {
+  const labels = Object.keys(selector)
+    .sort(compareStrings)
+    .map((key) => `${key}=${selector[key] as string}`);
+  return `${namespace}\u0000${labels.join(',')}`;
 }
 
 /**
@@ -141,6 +162,7 @@ function networkPolicy(
   selector: PodLabels,
   description: string,
   rules: { ingress?: unknown[]; egress?: unknown[] },
+  external?: string,
 ): KubeObject {
   return {
     apiVersion: 'cilium.io/v2',
@@ -148,7 +170,10 @@ function networkPolicy(
     metadata: {
       name,
       namespace,
-      labels: { 'app.kubernetes.io/part-of': 'homelab-zero-trust' },
+      labels: {
+        'app.kubernetes.io/part-of': 'homelab-zero-trust',
+        ...(external === undefined ? {} : { [EXTERNAL_WORKLOADS_LABEL]: external }),
+      },
       annotations: { ...ANNOTATIONS },
     },
     spec: {
@@ -245,6 +270,9 @@ export function zeroTrustPolicies(
             })),
           ],
         },
+        options.externalWorkloads?.get(
+          workloadKey(connection.from.namespace, connection.from.selector),
+        ),
       );
     }
     if (connection.to.kind === 'pods' && denied.has(connection.to.namespace)) {
@@ -265,6 +293,9 @@ export function zeroTrustPolicies(
             },
           ],
         },
+        options.externalWorkloads?.get(
+          workloadKey(connection.to.namespace, connection.to.selector),
+        ),
       );
     }
   }

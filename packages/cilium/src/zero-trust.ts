@@ -23,7 +23,7 @@ import {
 } from './constants.js';
 import { KUBE_APISERVER_PORTS, planFlows } from './flows.js';
 import type { CiliumSettings } from './generated/settings.js';
-import { zeroTrustPolicies } from './policies.js';
+import { workloadKey, zeroTrustPolicies } from './policies.js';
 import type { ResolvedCiliumSettings, ResolvedNetworkPolicy } from './settings.js';
 import {
   SPIRE_WATCHDOG_MINUTES,
@@ -381,8 +381,26 @@ export function clusterPolicies(
     path: entry.path,
   });
   if (!network.defaultDeny) return { manifests: {}, issues };
+  // The pods of flows the platform's charts do not deploy (an application's own), and those of
+  // their peers of the same component.
+  const externalWorkloads = new Map<string, string>();
+  for (const [component, contribution] of contributions) {
+    for (const flow of contribution.flows ?? []) {
+      if (flow.workloads !== 'external') continue;
+      externalWorkloads.set(workloadKey(flow.namespace, flow.selector), component);
+      if (flow.peer.kind === 'self') {
+        externalWorkloads.set(
+          workloadKey(flow.peer.namespace ?? flow.namespace, flow.peer.selector),
+          component,
+        );
+      }
+    }
+  }
   return {
-    manifests: zeroTrustPolicies(plan, { mutualAuthentication: network.mutualAuthentication }),
+    manifests: zeroTrustPolicies(plan, {
+      mutualAuthentication: network.mutualAuthentication,
+      externalWorkloads,
+    }),
     issues,
   };
 }

@@ -332,6 +332,42 @@ describe('gateway-dns-record', () => {
   }, 180_000);
 });
 
+describe('cilium-workload-selector-changed', () => {
+  it("warns once for the three clusters when paperless is renamed with its namespace kept: the policies select the new name's pods", async () => {
+    const APP = '      paperless:\n        # Zero trust';
+    if (!definition.includes(APP) || !definition.includes('application: paperless\n'))
+      throw new Error('paperless is not in the definition as the test expects');
+    const text = definition
+      .replace(APP, '      paperless-ngx:\n        namespace: paperless\n        # Zero trust')
+      .replace('application: paperless\n', 'application: paperless-ngx\n');
+    const result = await over(text);
+    expect(result.issues.filter((issue) => issue.severity === 'error')).toEqual([]);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter(
+      (issue) => issue.code === 'cilium-workload-selector-changed',
+    );
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      ['warning', 'paperless', 'components.applications'],
+    ]);
+    expect(found[0]?.message).toContain(
+      'whose policies on clusters "dev", "prod" and "staging" no longer select pods labelled `app.kubernetes.io/name=paperless`, as the last build\'s did, but `app.kubernetes.io/name=paperless-ngx`',
+    );
+    // The Redis pods the broker flow names keep their labels: not named
+    expect(found[0]?.message).not.toContain('paperless-redis');
+    // The policies the warning compares carry the label, in the last build's charts too
+    expect(
+      last.files.find((file) => file.path === 'charts/cilium/clusters/dev.yaml')?.content,
+    ).toMatch(
+      /homelab\.dev\/external-workloads: applications\n {6}name: applications-paperless-web-ingress\n/,
+    );
+    // The same definition: nothing
+    const same = await over(definition);
+    expect(
+      same.issues.filter((issue) => issue.code === 'cilium-workload-selector-changed'),
+    ).toEqual([]);
+  }, 180_000);
+});
+
 describe('backup-target-changed', () => {
   const S3 = '      endpoint: https://s3.lab.example.com\n      bucket: homelab-backups\n';
   const AGE = 'agePublicKey: age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
