@@ -41,6 +41,7 @@ import {
   urlFlowPeer,
   type Values,
   warning,
+  wordList,
 } from '@homelab/core';
 import { bitwardenChanges, bitwardenChecks } from './checks.js';
 import { BITWARDEN_SECRET_HEALTH_LUA } from './health.js';
@@ -505,10 +506,7 @@ function typoPartner(
 
 /** The quoted keys, joined: `"a"`, `"a" and "b"`, `"a", "b" and "c"`. */
 function keyList(keys: readonly string[]): string {
-  const quoted = keys.map((key) => `"${key}"`);
-  return quoted.length <= 1
-    ? (quoted[0] ?? '')
-    : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+  return wordList(keys.map((key) => `"${key}"`));
 }
 
 /**
@@ -804,7 +802,7 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
   // error at that name's mapping (the line the user wrote; a component's secretName may be its
   // default), whose keys then need no warning of their own.
   const paired = new Set<string>();
-  const typos = new Map<string, Missing[]>();
+  const typos = new Map<string, { near: string; items: Missing[] }>();
   for (const item of missing.values()) {
     const near = typoPartner(item, unused);
     if (near === undefined) {
@@ -815,12 +813,11 @@ function render(input: RenderInput<BitwardenSmSettings>): ComponentOutput {
     const target = source ?? { ...secret, key };
     paired.add(entryId(near, target.key));
     const group = `${secretId(secret)}\u0000${source === undefined ? '' : secretId(source)}\u0000${item.clusters.join(',')}\u0000${near}`;
-    typos.set(group, [...(typos.get(group) ?? []), item]);
+    typos.set(group, { near, items: [...(typos.get(group)?.items ?? []), item] });
   }
-  for (const items of typos.values()) {
+  for (const { near, items } of typos.values()) {
     const [first] = items;
     if (first === undefined) continue;
-    const near = typoPartner(first, unused) as string;
     const known = entries.get(entryId(near, (first.unmapped.source ?? first.unmapped).key));
     issues.push(
       misspeltIssue(items, near, known === undefined ? first.path : known.path.slice(0, -1)),

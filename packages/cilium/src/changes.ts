@@ -13,8 +13,9 @@ import {
   type Issue,
   settingsPath,
   warning,
+  wordList,
 } from '@homelab/core';
-import { EXTERNAL_WORKLOADS_LABEL } from './policies.js';
+import { EXTERNAL_WORKLOADS_LABEL, selectorText } from './policies.js';
 
 type Table = { readonly [key: string]: unknown };
 
@@ -35,12 +36,8 @@ function externalSelectors(
     const spec = isTable(object.spec) ? object.spec : {};
     const selector = isTable(spec.endpointSelector) ? spec.endpointSelector : {};
     const labels = isTable(selector.matchLabels) ? selector.matchLabels : {};
-    const text = Object.keys(labels)
-      .sort(compareStrings)
-      .map((key) => `${key}=${String(labels[key])}`)
-      .join(',');
     const known = out.get(namespace) ?? { component, chart, selectors: new Set<string>() };
-    known.selectors.add(text);
+    known.selectors.add(selectorText(labels));
     out.set(namespace, known);
   }
   return out;
@@ -48,10 +45,10 @@ function externalSelectors(
 
 /** `a`, `a or b`, `a, b or c`, each in backquotes. */
 function either(items: readonly string[]): string {
-  const quoted = items.map((item) => `\`${item}\``);
-  return quoted.length <= 1
-    ? (quoted[0] ?? '')
-    : `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}`;
+  return wordList(
+    items.map((item) => `\`${item}\``),
+    'or',
+  );
 }
 
 /**

@@ -65,12 +65,17 @@ export interface PolicyOptions {
  */
 export const EXTERNAL_WORKLOADS_LABEL = 'homelab.dev/external-workloads';
 
-/** The key of `selector`'s pods in `namespace` (the labels in code-unit order). */
-export function workloadKey(namespace: string, selector: PodLabels): string {
-  const labels = Object.keys(selector)
+/** `key=value` of each label in code-unit order, comma-separated. */
+export function selectorText(selector: { readonly [key: string]: unknown }): string {
+  return Object.keys(selector)
     .sort(compareStrings)
-    .map((key) => `${key}=${selector[key] as string}`);
-  return `${namespace}\u0000${labels.join(',')}`;
+    .map((key) => `${key}=${String(selector[key])}`)
+    .join(',');
+}
+
+/** The key of `selector`'s pods in `namespace`. */
+export function workloadKey(namespace: string, selector: PodLabels): string {
+  return `${namespace}\u0000${selectorText(selector)}`;
 }
 
 /**

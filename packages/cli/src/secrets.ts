@@ -283,7 +283,12 @@ const UUID = /^[0-9a-fA-F]{8}(-[0-9a-fA-F]{1,12}){1,4}$/;
  * the id of the entry that holds its value). A malformed id is the schema's to report.
  */
 export function isSecretStoreId(keyPath: string, raw: string): boolean {
-  return /(^|\.)secrets\./.test(keyPath) && UUID.test(unquote(raw));
+  return inInventory(keyPath) && UUID.test(unquote(raw));
+}
+
+/** Whether `keyPath` is a key of the secret store's inventory (`secrets.<id>.<key>`). */
+function inInventory(keyPath: string): boolean {
+  return /(^|\.)secrets\./.test(keyPath);
 }
 
 /**
@@ -595,7 +600,7 @@ export function findSecrets(
           secret = body.join('\n');
           block = { indent: indentWidth, keyPath, line: index };
         }
-        const inventory = /(^|\.)secrets\./.test(keyPath);
+        const inventory = inInventory(keyPath);
         report(
           index,
           keyPath,

@@ -190,6 +190,7 @@ export {
   sortIssues,
   ValidationError,
   warning,
+  wordList,
 } from './issues.js';
 export {
   jsonEqual,

@@ -152,11 +152,16 @@ export function sortIssues(issues: readonly Issue[]): Issue[] {
     .map((entry) => entry.issue);
 }
 
+/** `a`, `a and b`, `a, b and c` (`or` for `conjunction: 'or'`); nothing for no items. */
+export function wordList(items: readonly string[], conjunction: 'and' | 'or' = 'and'): string {
+  if (items.length <= 1) return items[0] ?? '';
+  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items.at(-1)}`;
+}
+
 /** `cluster "dev"`, `clusters "dev" and "prod"`, `clusters "dev", "prod" and "staging"`. */
 export function clusterList(names: readonly string[]): string {
-  const quoted = names.map((name) => `"${name}"`);
-  if (quoted.length <= 1) return `cluster ${quoted.join('')}`;
-  return `clusters ${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
+  const quoted = wordList(names.map((name) => `"${name}"`));
+  return names.length <= 1 ? `cluster ${quoted}` : `clusters ${quoted}`;
 }
 
 const CLUSTER_MENTION = /\bcluster "((?:[^"\\]|\\.)*)"/g;

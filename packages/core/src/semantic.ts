@@ -2,7 +2,7 @@
 // Pure. Runs on the parts of a definition that passed the schema (see `semanticIssues`).
 import type { Cluster, PlatformDefinition } from './generated/platform.js';
 import type { PathSegment } from './issues.js';
-import { error, formatPath, type Issue, type IssueInput, warning } from './issues.js';
+import { error, formatPath, type Issue, type IssueInput, warning, wordList } from './issues.js';
 import {
   type Cidr,
   cidrContains,
@@ -559,7 +559,7 @@ function checkCluster(ctx: Context, cluster: Cluster, index: number): void {
     report(ctx, 'error', range.path, {
       code: 'overlap',
       value: range.cidr.text,
-      message: `overlaps ${named.slice(0, -1).join(', ')} and ${named.at(-1)}`,
+      message: `overlaps ${wordList(named)}`,
       expected: `a range that shares no address with ${[...others.map((other) => other.cidr.text), ...(lan.length > 0 && lanText ? [lanText.text] : [])].join(', ')}`,
     });
     culprits.add(key);
