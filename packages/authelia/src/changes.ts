@@ -6,14 +6,15 @@
 // (`sub`), consents and OIDC sessions. It has no migration between backends: pointed at another
 // store it starts empty. Its CLI exports and imports the users' part
 // (`internal/commands/storage.go`: `storage user identifiers|totp|webauthn export|import`).
-import { type ChangeCheck, type Issue, settingsPath, type Values, warning } from '@homelab/core';
+import {
+  type ChangeCheck,
+  type Issue,
+  isJson as isTable,
+  settingsPath,
+  type Values,
+  warning,
+} from '@homelab/core';
 import { AUTHELIA_VALUES_KEY } from './values.js';
-
-type Table = { readonly [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The store a chart's values point Authelia at, in words; `undefined` where they name none. */
 function store(values: Values | undefined): string | undefined {

@@ -9,17 +9,12 @@ import {
   type ChangeCheck,
   type ChangedObject,
   type Issue,
+  isJson as isTable,
   settingsPath,
   warning,
 } from '@homelab/core';
 import { REPOSITORY_ANNOTATION, VOLUME_LABEL } from './manifests.js';
 import { ETCD_BACKUP_NAMESPACE } from './settings.js';
-
-type Table = { readonly [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** talos-backup's plain environment variables among `objects`, if its CronJob is there. */
 function talosBackupEnvironment(

@@ -11,17 +11,12 @@ import {
   type ChangedObject,
   compareStrings,
   type Issue,
+  isJson as isTable,
   settingsPath,
   warning,
   wordList,
 } from '@homelab/core';
 import { EXTERNAL_WORKLOADS_LABEL, selectorText } from './policies.js';
-
-type Table = { readonly [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The selectors of external workloads' policies, by namespace, with the declaring component. */
 function externalSelectors(

@@ -17,6 +17,7 @@ import {
   fileDocuments,
   type GeneratedFile,
   type Issue,
+  isJson as isTable,
   kubernetesUpgradeRefusal,
   type PathSegment,
   parseCidr,
@@ -156,10 +157,6 @@ export function removedClusterIssues(
 }
 
 type Table = { readonly [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The dotted paths at which `before` and `after` differ (a list differs as a whole). */
 function changedPaths(before: unknown, after: unknown, prefix: string): string[] {

@@ -2,6 +2,7 @@
 import { emitValuesFile } from './emitted.js';
 import { MANIFESTS_TEMPLATE, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, warning } from './issues.js';
+import { isJsonTable as isTable } from './json-access.js';
 import { renderReadme } from './readme-template.js';
 import type { ChartSpec, EnvironmentName, GeneratedFile, JsonValue, Values } from './types.js';
 import { ENVIRONMENTS } from './types.js';
@@ -263,10 +264,6 @@ export function valuesSchema(spec: ChartSpec): Values {
     additionalProperties: false,
     properties,
   };
-}
-
-function isTable(value: unknown): value is { [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function prefixed(issue: Issue, where: string): Issue {

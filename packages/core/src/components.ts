@@ -16,6 +16,7 @@ import { settingsSchema } from './definition-schema.js';
 import { dependencyLayers, formatCycle } from './graph.js';
 import { mergeValues } from './helm.js';
 import { error, type Issue, type PathSegment, warning } from './issues.js';
+import { isJson as isTable } from './json-access.js';
 import { createSchemaValidator } from './schema-validate.js';
 import { PRUNE, withSyncOption } from './sync-options.js';
 import type { KubeObject, ResolvedCluster, ResolvedPlatform, Values } from './types.js';
@@ -58,10 +59,6 @@ export function settingsPath(
 }
 
 type Table = { [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /**
  * A component's settings on a cluster: its defaults, then the definition's top-level

@@ -14,14 +14,11 @@
 // sorted order, and `toYaml` of each entry is one document.
 import { Ajv } from 'ajv';
 import { error, formatPath, HomelabError, type Issue } from './issues.js';
+import { isJsonTable as isTable } from './json-access.js';
 import type { GeneratedFile, JsonValue, KubeObject, Values } from './types.js';
 import { compareStrings, parseYaml, toYamlDocuments } from './yaml.js';
 
 type Table = { [key: string]: JsonValue };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // Keys by index rather than Object.entries: copying a fleet's values clones millions of
 // mappings, and entries allocates an array per member.

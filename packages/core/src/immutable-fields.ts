@@ -8,6 +8,7 @@
 
 import type { ManifestOrigin } from './contract.js';
 import type { PathSegment } from './issues.js';
+import { isJson as isTable } from './json-access.js';
 import { objectSyncOptions } from './sync-options.js';
 import type { KubeObject } from './types.js';
 
@@ -23,12 +24,6 @@ export interface ImmutableChange {
   readonly after: unknown;
   /** The API server's refusal, in its words. */
   readonly refusal: string;
-}
-
-type Table = { readonly [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function at(value: unknown, ...path: string[]): unknown {

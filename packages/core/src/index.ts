@@ -192,6 +192,7 @@ export {
   warning,
   wordList,
 } from './issues.js';
+export { isJson, isJsonTable } from './json-access.js';
 export {
   jsonEqual,
   manifestLayer,

@@ -18,15 +18,12 @@
 // environment and what is per cluster. A manifest (`manifests.<name>`) moves whole or not at all,
 // so that each object reads in one layer.
 import { mergeValuesShared } from './helm.js';
+import { isJsonTable as isTable } from './json-access.js';
 import type { ChartSpec, EnvironmentName, JsonValue, Values } from './types.js';
 import { ENVIRONMENTS } from './types.js';
 import { compareStrings } from './yaml.js';
 
 type Table = { [key: string]: JsonValue };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Structural equality of JSON values (key order ignored, as in YAML maps). */
 export function jsonEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {

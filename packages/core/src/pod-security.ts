@@ -17,6 +17,7 @@
 // defaulting rule matters to the checks and is applied here: a volume with no source is an
 // `emptyDir` (k8s.io/kubernetes pkg/apis/core/v1/defaults.go `SetDefaults_Volume`).
 import { HomelabError } from './issues.js';
+import { isJson as isTable } from './json-access.js';
 import type { PodSecurityLevel } from './types.js';
 import { compareStrings } from './yaml.js';
 
@@ -94,10 +95,6 @@ interface Check {
 
 // ---------------------------------------------------------------------------------------------
 // helpers.go, visitor.go
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function table(value: unknown): Table | undefined {
   return isTable(value) ? value : undefined;

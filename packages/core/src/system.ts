@@ -22,6 +22,7 @@ import { servicesNotExposed } from './exposure.js';
 import { GITOPS_FIELD_MANAGER, SECRET_APPLY } from './hand-over.js';
 import { mergeValues, mergeValuesShared } from './helm.js';
 import { error, formatPath, type Issue, type PathSegment } from './issues.js';
+import { isJsonTable as isTable, isJson as isTableValue } from './json-access.js';
 import { containers, podTemplateOf } from './pod-security.js';
 import { replicasFitNodes, rolloutSurgeRoom } from './rollout-room.js';
 import {
@@ -527,10 +528,6 @@ export const criticalObjectsPruned: SystemCheck = {
 // Secrets: every Secret referenced is made by the platform
 
 type Table = { [key: string]: JsonValue };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** What the checks read of a build's files, kept per files array: every check reads the same ones. */
 interface Reading {
@@ -1984,10 +1981,6 @@ export const ROOT_TARGET_REVISION = '$ARGOCD_APP_SOURCE_TARGET_REVISION';
 /** The Helm `--set` parameter naming `manifests.<key>.spec.source.targetRevision`. */
 export function rootRevisionParameter(key: string): string {
   return `manifests.${key.replace(/[\\.,]/g, (character) => `\\${character}`)}.spec.source.targetRevision`;
-}
-
-function isTableValue(value: unknown): value is { [key: string]: unknown } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Where a cluster's root Application is written. */

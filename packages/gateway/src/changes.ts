@@ -4,14 +4,14 @@
 // runbook's "Point DNS at the Gateway": `*.<cluster domain>  IN  A  <address>`). Nothing in the
 // cluster changes that record: a new address or a new domain leaves every route unreachable by
 // its name until the record is changed by hand.
-import { type ChangeCheck, type ChangedObject, settingsPath, warning } from '@homelab/core';
+import {
+  type ChangeCheck,
+  type ChangedObject,
+  isJson as isTable,
+  settingsPath,
+  warning,
+} from '@homelab/core';
 import { GATEWAY_API_GROUP, PLATFORM_GATEWAY } from './constants.js';
-
-type Table = { readonly [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The platform Gateway's addresses and listener hostnames among `objects`, if it is there. */
 function platformGateway(

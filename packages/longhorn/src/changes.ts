@@ -13,6 +13,7 @@ import {
   type ChangedObject,
   compareStrings,
   type Issue,
+  isJson as isTable,
   type KubeObject,
   settingsPath,
   warning,
@@ -33,12 +34,6 @@ const VOLUME_FIELDS: { readonly [parameter: string]: 'number' | 'string' | 'list
  * (`recurring-job.longhorn.io/source: enabled`, `longhorn-claim-recurring-jobs`), not the class.
  */
 const FROM_CLAIMS = new Set(['recurringJobSelector']);
-
-type Table = { readonly [key: string]: unknown };
-
-function isTable(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Longhorn's StorageClasses among `objects`, by name, with their chart and parameters as text. */
 function classes(

@@ -8,16 +8,17 @@
 // wasn't possible"), and the claims it already made keep their size and class: Kubernetes
 // resizes a claim only when the claim itself asks for more (its docs, "Resizing volumes":
 // patch every claim by hand).
-import { type ChangeCheck, type Issue, settingsPath, type Values, warning } from '@homelab/core';
+import {
+  type ChangeCheck,
+  type Issue,
+  isJson as isTableValue,
+  settingsPath,
+  type Values,
+  warning,
+} from '@homelab/core';
 import { kubernetesBytes } from './quantity.js';
 import { MONITORING_NAMESPACE } from './settings.js';
 import { KPS_VALUES_KEY, PROMETHEUS_NAME } from './values.js';
-
-type Table = { readonly [key: string]: unknown };
-
-function isTableValue(value: unknown): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The claim template's size and class in a chart's values, where it has one. */
 function claimTemplate(values: Values | undefined): { size?: string; storageClassName?: string } {

@@ -15,6 +15,7 @@
 import {
   type ClusterRun,
   compareStrings,
+  isJsonTable as isTable,
   type JsonValue,
   namespacePodSecurity,
   type ResolvedCluster,
@@ -216,10 +217,6 @@ export function clusterBaseline(cluster: ResolvedCluster, run: ClusterRun): Base
 }
 
 type Table = { [key: string]: JsonValue };
-
-function isTable(value: JsonValue | undefined): value is Table {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** `base` with `extra` merged in (maps merge; an existing scalar or list is kept). */
 function mergeInto(base: Table, extra: Table): Table {
