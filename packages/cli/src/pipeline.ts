@@ -17,6 +17,7 @@ import {
   type DeployedCluster,
   type DeployedObject,
   error,
+  FORM_MESSAGE,
   fieldOrigin,
   formatPath,
   type GeneratedFile,
@@ -54,6 +55,7 @@ import {
   shareEnvironmentValues,
   sortIssues,
   systemReports,
+  typeMessage,
   type Values,
   validateObjects,
 } from '@homelab/core';
@@ -640,7 +642,7 @@ function crdBundleDowngrades(
  * line by line, such as a PEM private key pasted into `caCertificates`, refused as no
  * certificate with what belongs there) is that error's to report; the scan's generic advice to
  * reference a Secret is dropped. The value stays masked (`maskIssues`). The other way round, the
- * schema's "does not have the expected form" or "is a string" at the path of a scan finding is
+ * schema's "does not have the expected form" or "is a string" (core FORM_MESSAGE, typeMessage) at the path of a scan finding is
  * dropped: the value is a secret (a password where a Bitwarden id or a Secret reference goes,
  * credentials in a URL), which the scan's error says with what goes there. A scan finding beside
  * any other error (an unknown key) is kept.
@@ -658,7 +660,7 @@ function onceAtTheirPlace(issues: readonly Issue[], findings: readonly SecretFin
   );
   const sameValue = (issue: Issue): boolean =>
     issue.code === 'schema' &&
-    (issue.message === 'does not have the expected form' || issue.message === 'is a string') &&
+    (issue.message === FORM_MESSAGE || issue.message === typeMessage('')) &&
     secretPaths.has(formatPath(issue.path));
   const place = (issue: Issue): string | undefined =>
     issue.position === undefined

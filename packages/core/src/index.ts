@@ -335,8 +335,10 @@ export type { Locator, StandaloneSource } from './schema-validate.js';
 export {
   createSchemaValidator,
   didYouMean,
+  FORM_MESSAGE,
   schemaIssues,
   standaloneValidators,
+  typeMessage,
 } from './schema-validate.js';
 export type { TalosUpgradePath } from './semantic.js';
 export {

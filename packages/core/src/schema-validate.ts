@@ -106,6 +106,14 @@ export function standaloneValidators(
   };
 }
 
+/** The message of a string that does not match its schema pattern. */
+export const FORM_MESSAGE = 'does not have the expected form';
+
+/** The message of a value of the wrong type: `is a string`, `is a list`… */
+export function typeMessage(value: unknown): string {
+  return `is ${jsonType(value)}`;
+}
+
 function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
@@ -326,7 +334,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       return error({
         ...base,
         value,
-        message: `is ${jsonType(value)}`,
+        message: typeMessage(value),
         expected:
           scalar && params.type === 'string'
             ? `a string${form === undefined ? '' : `: ${form}`} (YAML reads an unquoted ${String(value)} as ${jsonType(value)}; quote a value that looks like one)`
@@ -362,7 +370,7 @@ function toIssue(e: ErrorObject, data: unknown, locate: Locator): Issue {
       return error({
         ...base,
         value,
-        message: 'does not have the expected form',
+        message: FORM_MESSAGE,
         expected: hint === undefined ? form : `${form}; ${hint}`,
         ...withPosition(position),
       });
