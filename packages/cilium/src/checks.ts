@@ -617,8 +617,10 @@ export const spireRecovery: SystemCheck = {
               restart: boolean;
             }
           | undefined;
-        for (const { line, text } of block) {
-          const cordon = /^kubectl cordon (\S+)(?: &&)?$/.exec(text);
+        for (const { line, text: written } of block) {
+          // A line that a chain continues (a trailing `&&`) reads as the command it runs.
+          const text = written.replace(/\s+&&$/, '');
+          const cordon = /^kubectl cordon (\S+)$/.exec(text);
           if (cordon !== null) cordoned.add(cordon[1] as string);
           const moved =
             /^kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec\.nodeName=(\S+)(?: --timeout=\S+)?$/.exec(
@@ -643,7 +645,7 @@ export const spireRecovery: SystemCheck = {
           ) {
             fail(
               drain,
-              `the runbook of cluster "${cluster.name}" drains node ${drain} (line ${line}: \`${text}\`) where the SPIRE server may run without moving the server off it and recovering SPIRE first: the drain replaces it while it evicts the node's pods, and until cilium-operator registered the identities again every connection that requires mutual authentication is dropped, the evicted pods' volume detach through longhorn-manager among them`,
+              `the runbook of cluster "${cluster.name}" drains node ${drain} (line ${line}: \`${written}\`) where the SPIRE server may run without moving the server off it and recovering SPIRE first: the drain replaces it while it evicts the node's pods, and until cilium-operator registered the identities again every connection that requires mutual authentication is dropped, the evicted pods' volume detach through longhorn-manager among them`,
               `before the drain: kubectl cordon ${drain}, the server's pod deleted (kubectl -n cilium-spire delete pod -l app=spire-server --field-selector spec.nodeName=${drain} --timeout=2m), then the recovery: ${recovery}`,
             );
             // Reported once: what follows on this node in the block is the same fault.
@@ -652,7 +654,7 @@ export const spireRecovery: SystemCheck = {
             pending = {
               node: moved[1] as string,
               line,
-              text,
+              text: written,
               moved: true,
               status: false,
               restart: false,
@@ -673,7 +675,7 @@ export const spireRecovery: SystemCheck = {
             pending ??= {
               node: disruption,
               line,
-              text,
+              text: written,
               moved: false,
               status: false,
               restart: false,

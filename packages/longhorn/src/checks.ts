@@ -407,7 +407,7 @@ export const backupCredentials: SystemCheck = {
   },
 };
 
-/** The lines of the first ```sh block of `**<hostname>**`'s paragraph in a runbook subsection. */
+/** The lines of the ```sh blocks of `**<hostname>**`'s paragraph in a runbook subsection. */
 function nodeBlock(runbook: string, heading: string, hostname: string): string[] | undefined {
   const start = runbook.indexOf(`\n${heading}\n`);
   if (start < 0) return undefined;
@@ -418,8 +418,11 @@ function nodeBlock(runbook: string, heading: string, hostname: string): string[]
   const rest = section.slice(at + 1);
   const next = rest.indexOf('\n**', 1);
   const paragraph = next < 0 ? rest : rest.slice(0, next);
-  const block = /^```sh\n([\s\S]*?)^```$/m.exec(paragraph);
-  return block === null ? undefined : (block[1] as string).split('\n');
+  // A node's paragraph may hold more than one block (what to check, then what to apply).
+  const blocks = [...paragraph.matchAll(/^```sh\n([\s\S]*?)^```$/gm)];
+  return blocks.length === 0
+    ? undefined
+    : blocks.flatMap((block) => (block[1] as string).split('\n'));
 }
 
 const REMOVED_HEADING = '### Retiring a node no longer in the definition';

@@ -393,21 +393,28 @@ describe('longhorn-node-lifecycle', () => {
   ): GeneratedFile[] {
     const paragraph = (hostname: string, lines: string[]) =>
       `\n**${hostname}** (controlplane, x):\n\n\`\`\`sh\n${lines.join('\n')}\n\`\`\`\n`;
-    const adding = hosts.map((hostname) =>
-      paragraph(
-        hostname,
-        edit('join', hostname, [
-          `kubectl wait --for=condition=Ready node/${hostname} --timeout=30m`,
-          ...longhorn.nodeLifecycle.joined[hostname].commands,
-        ]),
-      ),
+    // A node's paragraph under "Adding a node" has two blocks: the machine's links and disks
+    // read first, then its config applied and what the components wait for.
+    const adding = hosts.map(
+      (hostname) =>
+        `\n**${hostname}** (controlplane, x): in \`get links\` look for …\n\n\`\`\`sh\ntalosctl -n "$NODE_DHCP" get links --insecure -o yaml\ntalosctl -n "$NODE_DHCP" get disks --insecure -o yaml\n\`\`\`\n\nOnly where both show that, apply its config:\n${paragraph(
+          hostname,
+          edit('join', hostname, [
+            `kubectl wait --for=condition=Ready node/${hostname} --timeout=30m`,
+            ...longhorn.nodeLifecycle.joined[hostname].commands,
+          ]),
+        )
+          .split('\n')
+          .slice(2)
+          .join('\n')}`,
     );
+    // Under "Retiring a node", one chain.
     const retiring = hosts.map((hostname) =>
       paragraph(
         hostname,
         edit('retire', hostname, [
-          `kubectl cordon ${hostname}`,
-          ...longhorn.nodeLifecycle.retiring[hostname].commands,
+          `kubectl cordon ${hostname} &&`,
+          ...longhorn.nodeLifecycle.retiring[hostname].commands.map((line: string) => `${line} &&`),
           `kubectl drain ${hostname} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&`,
           'talosctl reset -n 10.0.0.1 --graceful=true &&',
           `kubectl delete node ${hostname}`,

@@ -31,6 +31,14 @@ case "$NODE $NODE_ADDRESS" in
 esac &&
 if ! kubectl get node "$NODE" -o jsonpath='{range .status.addresses[?(@.type=="InternalIP")]}{.address}{"\\n"}{end}' | grep -qxF -- "$NODE_ADDRESS"; then echo "$NODE_ADDRESS is not an address of Node $NODE: not retiring it" >&2; false; fi &&
 {{/inline}}
+{{#*inline "etcdRetireGate"}}
+members=$(talosctl -n {{shell peer}} etcd members) &&
+printf '%s\\n' "$members" &&
+if ! others=$(printf '%s\\n' "$members" | awk -v node={{{member}}} 'NR == 1 { o = ($1 == "NODE"); next } NF != 5 + o || $(5 + o) != "false" { bad = 1 } $(2 + o) "" == node { found = 1; next } { split($(3 + o), url, ","); sub(/^https?:\\/\\//, "", url[1]); sub(/:[0-9]+$/, "", url[1]); gsub(/[][]/, "", url[1]); print url[1] } END { exit (bad || !found) }'); then echo "etcd: {{{name}}} is not a member, or a member is a learner or not started: not retiring it" >&2; false; fi &&
+remaining=$(printf '%s' "$others" | awk 'END { print NR }') &&
+healthy=$(for member in $(printf '%s\\n' "$others"); do talosctl -n "$member" etcd status 2>/dev/null | awk 'NR == 2 { up = 1 } END { exit !up }' && echo up; done | awk 'END { print NR }') &&
+if [ "$healthy" -lt $((remaining / 2 + 1)) ]; then echo "etcd: $remaining member(s) would remain and $healthy of them answer, fewer than their quorum of $((remaining / 2 + 1)): not retiring {{{name}}}" >&2; false; fi &&
+{{/inline}}
 {{#*inline "afterReboot"}}
 {{#if afterReboot}}
 
@@ -578,8 +586,9 @@ minor one (\`--allow-immutable-changes\` builds it anyway, for a cluster rebuilt
 
 Change \`talos.version\` (or \`talos.extensions\` or the components, when the extensions change) in the definition, run
 \`{{{build}}}\` and commit: the patches and this runbook then name the new installer image. Talos
-supports upgrades between adjacent minor releases only: go through the latest patch release of
-every minor release in between.
+tests its upgrades between adjacent minor releases only{{#if talos.upgradeFrom}} (its installer of {{talos.line}} refuses a node
+on a release older than {{talos.upgradeFrom}}, and so does the build){{/if}}: go through the latest patch release
+of every minor release in between.
 {{#if singleNode}}
 The cluster has one node, its only etcd member: there is no quorum to keep (Talos 1.12's
 pre-upgrade etcd check passes with one healthy member; an upgrade through Talos 1.13's
@@ -950,8 +959,9 @@ configs from the current patches (as there: only them, keeping \`talosconfig\`):
 \`\`\`
 
 Boot the new machine from the cluster's image (\`{{{schematic.iso}}}\`{{#if secureBoot}}, in
-Secure Boot setup mode as step 2 says{{/if}}), find its DHCP address and check its link as in
-step 4, and apply its role's config with its patch as in step 5: it installs Talos, reboots
+Secure Boot setup mode as step 2 says{{/if}}), find its DHCP address and check its link and
+its install disk as in step 4 (Talos wipes the disk its patch names: each node's block says
+what \`get links\` and \`get disks\` must show), and apply its role's config with its patch as in step 5: it installs Talos, reboots
 and comes back at its static address. A control plane joins etcd by itself: Talos adds it as a
 learner member through the running control planes and promotes it once it has caught up (never
 run \`talosctl bootstrap\` again: step 6 is once); \`talosctl etcd members\` lists it, with
@@ -963,17 +973,24 @@ Once the definition lists the new node, its steps are here.
 {{#each lifecycle}}
 {{#if peer}}
 
-**{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if joined}}: the components wait for
+**{{{hostname}}}** ({{{role}}}, {{{address}}}): in \`get links\` look for {{{identify}}}; in
+\`get disks\` the install disk is {{{installDiskCheck}}}{{#if joined}}. Then the components wait for
 
 {{#each joined.reasons}}
 - {{{this}}}
 {{/each}}
-{{else}}:
+{{else}}.
 {{/if}}
 
 \`\`\`sh
 export {{shellVar dhcpVar}}=
 talosctl -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" get links --insecure -o yaml
+talosctl -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" get disks --insecure -o yaml
+\`\`\`
+
+Only where both show that, apply its config:
+
+\`\`\`sh
 talosctl apply-config --insecure -n "\${ {{~shellVar dhcpVar~}} :?set it to the address the node got from DHCP}" -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}}
 kubectl wait --for=create node/{{shell hostname}} --timeout=30m
 kubectl wait --for=condition=Ready node/{{shell hostname}} --timeout=30m
@@ -999,10 +1016,10 @@ the definition, build and commit; a node already removed from the definition ret
 "Retiring a node no longer in the definition" below. One node at a time: cordon it, let the
 components move away what they keep on it (and wait until nothing is left), drain it
 (\`kubectl drain\` waits up to 5 minutes on the PodDisruptionBudgets), reset it, and delete its
-Node once it is down (earlier, its kubelet would register it again). The reset and the Node's
-deletion are chained to the drain with \`&&\`: a drain that gives up stops them ("When a drain
-gives up"). \`talosctl reset\` is
-graceful by default (\`--graceful\`): Talos cordons and drains the node again and a control
+Node once it is down (earlier, its kubelet would register it again). Each block is one chain
+(\`&&\`): a check or a wait of the components that gives up stops it before the drain, and a
+drain that gives up stops the reset and the Node's deletion ("When a drain gives up").
+\`talosctl reset\` is graceful by default (\`--graceful\`): Talos cordons and drains the node again and a control
 plane leaves etcd (it removes its own member and deletes its etcd data), then Talos wipes the
 system disk and powers the machine off; data disks keep their partitions unless
 \`--user-disks-to-wipe\` names them.
@@ -1011,8 +1028,11 @@ The cluster has one control plane, its only etcd member: it cannot be retired th
 workers can), as the cluster has no control plane without it.
 {{else}}
 A control plane leaves etcd with its reset, and removing a member needs a quorum of the members:
-retire one only while every other member is up and no longer a learner (\`talosctl etcd
-members\` first), never two at once, and never the last. etcd has {{{etcd.members}}} members and
+retire one only while every other member is up and no longer a learner, never two at once,
+and never the last. A control plane's block first lists the members from another control plane
+and refuses, before anything changed, when the node is not one of them, when a member is a
+learner or not started, or when fewer of the other members answer \`talosctl etcd status\` than
+the quorum of those that remain. etcd has {{{etcd.members}}} members and
 needs {{{etcd.quorum}}} of them up; once one has left, {{{etcd.remaining}}} remain and need
 {{{etcd.remainingQuorum}}}{{#if etcd.noTolerance}}: a quorum still, but one more failure stops
 the cluster. Where the definition keeps {{{etcd.members}}} control planes (a machine
@@ -1031,11 +1051,11 @@ replaced under a new hostname), add the new one first, then retire the old one{{
 
 \`\`\`sh
 {{#if controlPlane}}
-talosctl -n {{shell peer}} etcd members
+{{> etcdRetireGate member=(shell hostname) name=hostname peer=peer}}
 {{/if}}
-kubectl cordon {{shell hostname}}
+kubectl cordon {{shell hostname}} &&
 {{#if retiring}}
-{{{retiring.commands}}}
+{{{retiring.chained}}}
 {{/if}}
 kubectl drain {{shell hostname}} --ignore-daemonsets --delete-emptydir-data --timeout=5m &&
 talosctl reset -n {{shell address}} --graceful=true &&
@@ -1102,12 +1122,7 @@ control plane at a time:
 NODE=
 NODE_ADDRESS=
 {{> removedNodeChecks}}
-members=$(talosctl -n {{shell removedNode.peer}} etcd members) &&
-printf '%s\\n' "$members" &&
-if ! others=$(printf '%s\\n' "$members" | awk -v node="$NODE" 'NR == 1 { o = ($1 == "NODE"); next } NF != 5 + o || $(5 + o) != "false" { bad = 1 } $(2 + o) "" == node { found = 1; next } { split($(3 + o), url, ","); sub(/^https?:\\/\\//, "", url[1]); sub(/:[0-9]+$/, "", url[1]); gsub(/[][]/, "", url[1]); print url[1] } END { exit (bad || !found) }'); then echo "etcd: $NODE is not a member, or a member is a learner or not started: not retiring it" >&2; false; fi &&
-remaining=$(printf '%s' "$others" | awk 'END { print NR }') &&
-healthy=$(for member in $(printf '%s\\n' "$others"); do talosctl -n "$member" etcd status 2>/dev/null | awk 'NR == 2 { up = 1 } END { exit !up }' && echo up; done | awk 'END { print NR }') &&
-if [ "$healthy" -lt $((remaining / 2 + 1)) ]; then echo "etcd: $remaining member(s) would remain and $healthy of them answer, fewer than their quorum of $((remaining / 2 + 1)): not retiring $NODE" >&2; false; fi &&
+{{> etcdRetireGate member='"$NODE"' name="$NODE" peer=removedNode.peer}}
 kubectl cordon "$NODE" &&
 {{#if removedNode.retiring}}
 {{{removedNode.retiring.commands}}}

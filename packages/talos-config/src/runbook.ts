@@ -20,6 +20,7 @@ import {
   READ_ALONE_NOTE,
   readCommand,
   rootManualSync,
+  SUPPORTED_TALOS,
   shellQuote,
   syncOperationPatch,
   WAIT_SECONDS,
@@ -538,6 +539,11 @@ function lifecycleSteps(
     : {
         reasons: steps.map((step) => step.reason),
         commands: steps.flatMap((step) => step.commands).join('\n'),
+        // The same, each command continued with `&&`: a block that goes on only while they pass.
+        chained: steps
+          .flatMap((step) => step.commands)
+          .map((command) => `${command} &&`)
+          .join('\n'),
       };
 }
 
@@ -757,7 +763,14 @@ export function runbook(
     ...buildCommands(input.definition),
     name: cluster.name,
     environment: cluster.environment,
-    talos: { tag: version.tag, line: version.line },
+    talos: {
+      tag: version.tag,
+      line: version.line,
+      // The oldest release Talos' installer of this line upgrades (core SUPPORTED_TALOS).
+      upgradeFrom: ((minimum) => (minimum === undefined ? false : `v${minimum}`))(
+        SUPPORTED_TALOS[version.line.replace(/^v/, '')]?.upgradeFrom.minimum,
+      ),
+    },
     kubernetesVersion: cluster.kubernetesVersion,
     kubectl: kubectlRange(cluster.kubernetesVersion),
     endpoint: cluster.endpoint,

@@ -201,6 +201,10 @@ describe('the runbook template', () => {
       '../loneReboot.commands',
       '../loneReboot.uncordon',
       '../loneReboot.uncordon',
+      // the etcd check that opens a control plane's retirement: its hostname quoted here, by
+      // {{shell}}; the removed node's, the operator's NODE
+      '> etcdRetireGate member=\'"$NODE"\' name="$NODE" peer=removedNode.peer',
+      '> etcdRetireGate member=(shell hostname) name=hostname peer=peer',
       'beforeDrain.commands',
       'beforeDrain.commands',
       'build',
@@ -227,7 +231,7 @@ describe('the runbook template', () => {
       'removedNode.defined',
       'removedNode.retiring.commands',
       'removedNode.retiring.commands',
-      'retiring.commands',
+      'retiring.chained',
       'this',
       'this',
       'undo',
@@ -432,6 +436,19 @@ describe('values that try to leave their quotes', () => {
 describe('the reference runbook', () => {
   const { files } = talos([haCluster()], [cilium]);
   const markdown = file(files, 'clusters/prod/RUNBOOK.md');
+
+  it("says which releases the Talos line's installer upgrades, as Talos itself checks them", () => {
+    // siderolabs/talos v1.12.11 pkg/machinery/compatibility/talos112: MinimumHostUpgradeVersion
+    // 1.10.0 (v1.13.9 talos113: 1.11.0); the upgrade docs: tested between adjacent minor
+    // releases only, through the latest patch release of each
+    const line = /--talos-version (v\d+\.\d+)/.exec(markdown)?.[1];
+    const minimum = { 'v1.12': 'v1.10.0', 'v1.13': 'v1.11.0' }[line ?? ''];
+    expect(minimum).toBeDefined();
+    expect(markdown.replace(/\s+/g, ' ')).toContain(
+      `tests its upgrades between adjacent minor releases only (its installer of ${line} refuses a node on a release older than ${minimum}, and so does the build): go through the latest patch release of every minor release in between.`,
+    );
+    expect(markdown).not.toContain('supports upgrades between adjacent minor releases only');
+  });
 
   it('keeps every Talos step in order', () => {
     const headings = markdown.split('\n').filter((line) => /^## \d+\. /.test(line));
@@ -952,7 +969,14 @@ describe('the reference runbook', () => {
       );
       writeFileSync(
         join(dir, 'talosctl'),
-        `#!/bin/sh\necho "talosctl $*" >> "${log}"\n${etcdStub(['192.168.30.12', '192.168.30.13'])}`,
+        // every control plane a member that answers, the defined ones by their hostnames: the etcd
+        // check that opens a control plane's retirement passes, and the drain is reached
+        `#!/bin/sh\necho "talosctl $*" >> "${log}"\n${etcdStub(
+          ['192.168.30.11', '192.168.30.12', '192.168.30.13'],
+          undefined,
+          false,
+          { names: ['prod-cp-1', 'prod-cp-2', 'prod-cp-3'] },
+        )}`,
         { mode: 0o755 },
       );
       const sections = [
@@ -2374,14 +2398,30 @@ describe('adding, retiring and replacing nodes', () => {
       'export NODE_PROD_W_1_DHCP=',
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
       'talosctl -n ${NODE_PROD_W_1_DHCP:?set it to the address the node got from DHCP} get',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
+      'talosctl -n ${NODE_PROD_W_1_DHCP:?set it to the address the node got from DHCP} get',
       'talosctl apply-config',
       'kubectl wait',
       'kubectl wait',
       'talosctl health',
       'wait-disks prod-w-1',
     ]);
-    expect(words[3]).toEqual(['kubectl', 'wait', '--for=create', 'node/prod-w-1', '--timeout=30m']);
-    expect(words[4]).toEqual([
+    // Talos wipes the disk its patch names (v1.12.11 install.go: FastWipe under WithForce): the
+    // machine's links and disks are read first, in a block of their own, and what to look for is
+    // said, as step 4 says it; the config is applied in the next block
+    expect(words[1]?.slice(-5)).toEqual(['get', 'links', '--insecure', '-o', 'yaml']);
+    expect(words[2]?.slice(-5)).toEqual(['get', 'disks', '--insecure', '-o', 'yaml']);
+    const blocks = shellBlocks(worker?.text ?? '');
+    expect(blocks).toHaveLength(2);
+    expect(blocks[0]?.trimEnd().split('\n').at(-1)).toContain('get disks --insecure -o yaml');
+    expect(blocks[1]?.split('\n')[0]).toMatch(/^talosctl apply-config /);
+    expect(worker?.text).toContain('in `get links` look for ');
+    expect(worker?.text).toContain('in\n`get disks` the install disk is ');
+    expect(worker?.text).toContain('Only where both show that, apply its config:');
+    const cp1 = adding(ha).get('prod-cp-1')?.text ?? '';
+    expect(cp1).toMatch(/the install disk is `dev_path: [^`]+`/);
+    expect(words[4]).toEqual(['kubectl', 'wait', '--for=create', 'node/prod-w-1', '--timeout=30m']);
+    expect(words[5]).toEqual([
       'kubectl',
       'wait',
       '--for=condition=Ready',
@@ -2438,12 +2478,12 @@ describe('adding, retiring and replacing nodes', () => {
     ]);
     // a control plane: etcd checked from another one before and after it leaves, talosctl's
     // endpoints without it, its Node deleted once it is down
-    expect(
-      retiring(ha)
-        .get('prod-cp-2')
-        ?.commands.map((words) => words.join(' ')),
-    ).toEqual([
-      'talosctl -n 192.168.30.11 etcd members',
+    const cp2 = retiring(ha)
+      .get('prod-cp-2')
+      ?.commands.map((words) => words.join(' '));
+    // first the etcd check (run below), then the rest of the chain
+    expect(cp2?.[0]).toBe('members=$(talosctl -n 192.168.30.11 etcd members)');
+    expect(cp2?.slice(cp2.indexOf('kubectl cordon prod-cp-2'))).toEqual([
       'kubectl cordon prod-cp-2',
       'evict prod-cp-2',
       'kubectl drain prod-cp-2 --ignore-daemonsets --delete-emptydir-data --timeout=5m',
@@ -2454,13 +2494,77 @@ describe('adding, retiring and replacing nodes', () => {
       'talosctl health -n 192.168.30.11',
     ]);
     // the first control plane talks to another one
-    expect(retiring(ha).get('prod-cp-1')?.commands[0]).toEqual([
-      'talosctl',
-      '-n',
-      '192.168.30.12',
-      'etcd',
-      'members',
-    ]);
+    expect(retiring(ha).get('prod-cp-1')?.commands[0]?.join(' ')).toBe(
+      'members=$(talosctl -n 192.168.30.12 etcd members)',
+    );
+  });
+
+  it('retires a defined node as one chain: a refused etcd check or a wait that gives up stops it before anything changed or the drain', () => {
+    // A pasted block runs every line whatever the one before did: the control plane's etcd check
+    // (as "Retiring a node no longer in the definition" has it) and the components' waits must be
+    // chained to what follows. Talos v1.12.11's graceful reset drains (errors only logged), then
+    // leaves etcd (LeaveCluster gives up after 5 minutes without quorum): unchecked, a member down
+    // left the node drained and half reset; and a Longhorn eviction wait that gave up was followed
+    // by the drain and the reset that wipe the replicas it waited for.
+    const dir = mkdtempSync(join(tmpdir(), 'retire-chain-'));
+    try {
+      const log = join(dir, 'calls');
+      const stub = (name: string, body: string) =>
+        writeFileSync(join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${log}"\n${body}`, {
+          mode: 0o755,
+        });
+      stub('kubectl', 'exit 0\n');
+      stub('evict', 'exit 0\n');
+      // the components' wait gives up (as after its deadline)
+      stub('wait-empty', 'exit 1\n');
+      const run = (block: string, talosctl: string): string[] => {
+        stub('talosctl', talosctl);
+        const runs = pasteShells().map((shell) => {
+          writeFileSync(log, '');
+          const result = spawnSync(shell.command, [...shell.args, block], {
+            env: { PATH: `${dir}:/usr/bin:/bin`, TALOS_DIR: dir },
+            encoding: 'utf8',
+          });
+          expect(result.error).toBeUndefined();
+          return readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((call) =>
+              /^(kubectl (cordon|drain|delete node)|talosctl (reset|config endpoint))/.test(call),
+            );
+        });
+        for (const other of runs.slice(1)) expect(other).toEqual(runs[0]);
+        return runs[0] ?? [];
+      };
+      const block = (hostname: string) =>
+        shellBlocks(retiring(ha).get(hostname)?.text ?? '')[0] as string;
+      const members = ['192.168.30.11', '192.168.30.12', '192.168.30.13'];
+      const names = { names: ['prod-cp-1', 'prod-cp-2', 'prod-cp-3'] };
+      // every other member answers: the chain runs to its end
+      expect(run(block('prod-cp-2'), etcdStub(members, members, false, names))).toEqual([
+        'kubectl cordon prod-cp-2',
+        'kubectl drain prod-cp-2 --ignore-daemonsets --delete-emptydir-data --timeout=5m',
+        'talosctl reset -n 192.168.30.12 --graceful=true',
+        'talosctl config endpoint 192.168.30.11 192.168.30.13',
+        'kubectl delete node prod-cp-2 --timeout=2m',
+      ]);
+      // too few of the members that would remain answer, or one is a learner: nothing changed
+      expect(run(block('prod-cp-2'), etcdStub(members, ['192.168.30.11'], false, names))).toEqual(
+        [],
+      );
+      expect(run(block('prod-cp-2'), etcdStub(members, members, true, names))).toEqual([]);
+      // the node is no member (etcd lists others, every one answering)
+      const without = ['192.168.30.11', '192.168.30.13'];
+      expect(
+        run(
+          block('prod-cp-2'),
+          etcdStub(without, without, false, { names: ['prod-cp-1', 'prod-cp-3'] }),
+        ),
+      ).toEqual([]);
+      // a worker whose Longhorn wait gave up is cordoned, and neither drained nor reset
+      expect(run(block('prod-w-1'), 'exit 0\n')).toEqual(['kubectl cordon prod-w-1']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("keeps etcd's quorum of three control planes: one at a time, never the last", () => {
@@ -2468,7 +2572,7 @@ describe('adding, retiring and replacing nodes', () => {
     expect(text).toContain(
       'etcd has 3 members and\nneeds 2 of them up; once one has left, 2 remain and need\n2: a quorum still, but one more failure stops',
     );
-    expect(text).toContain('never two at once, and never the last');
+    expect(text).toContain('never two at once,\nand never the last');
     expect(text).toContain('add the new one first, then retire the old one');
   });
 
