@@ -6,7 +6,9 @@
 // (`cluster-removed`, a warning); a root Application that changes (`root-application-changed`,
 // a warning: nothing in Git applies it); an installer image that changes at the same Talos
 // release (`talos-installer-changed`, a warning: extensions reach a node through an upgrade only);
-// a node the definition no longer has (`node-removed`, a warning: it runs until retired); and a
+// a node the definition no longer has (`node-removed`, a warning: it runs until retired); a node
+// given another role (`node-role-changed`) or a cluster another disk encryption
+// (`disk-encryption-changed`), which a running node cannot take; and a
 // hand-made Secret the runbook lists anew (`hand-made-secret-added`, a warning: nothing makes it).
 // Pure: the CLI reads the files
 // (`Runtime.readClusterFiles`, `Runtime.readClusterNames`).
@@ -368,6 +370,83 @@ export function removedNodeIssues(
         }),
       );
     }
+  }
+  return issues;
+}
+
+/**
+ * An error for each node the last build's runbook names with another role than the definition now
+ * gives it. Talos sets a machine's type when it is installed: `machine.type` is no field applied in
+ * place (v1.12.11 `CanApplyImmediate`), and a staged config boots the node in its new role with
+ * nothing undone of the old one: a control plane leaves etcd only through a graceful reset
+ * (`LeaveEtcd`, the reset sequence alone), so one that reboots as a worker leaves its member
+ * registered and dead, and etcd counts it in its quorum. The way that keeps etcd and the
+ * cluster right is the runbook's: retire the node, then add it in its new role.
+ */
+export function nodeRoleIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const runbook = previous(cluster.name)?.get('RUNBOOK.md');
+    if (runbook === undefined) continue;
+    const roles = new Map(
+      (deployedCluster({ runbook }).nodes ?? []).map((node) => [node.hostname, node]),
+    );
+    for (const node of cluster.nodes) {
+      const was = roles.get(node.hostname);
+      if (was === undefined || was.role === node.role) continue;
+      const etcd =
+        was.role === 'controlplane'
+          ? ': its etcd member leaves only with a graceful reset (`talosctl reset`), so a control plane rebooted as a worker leaves its member registered and dead, and etcd counts it against its quorum (one more control plane down stops the cluster)'
+          : '';
+      issues.push(
+        error({
+          code: 'node-role-changed',
+          path: ['clusters', cluster.index, 'nodes', node.index, 'role'],
+          output: `clusters/${cluster.name}/RUNBOOK.md`,
+          value: node.role,
+          message: `would make node "${node.hostname}" of cluster "${cluster.name}" a ${node.role === 'controlplane' ? 'control plane' : 'worker'}, which the last build's runbook names as a ${was.role === 'controlplane' ? 'control plane' : 'worker'} (clusters/${cluster.name}/RUNBOOK.md); Talos sets a machine's role when it is installed and undoes nothing of the old one when a new config makes it another${etcd}`,
+          expected: `role: ${was.role} while the node runs; to change it, retire the node with the runbook's "Retiring a node" block for ${was.hostname} (it resets the machine${was.role === 'controlplane' ? ' and removes its etcd member' : ''}), then change its role here, build, and add it again as "Adding a node" says; ${ALLOW}`,
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+/**
+ * An error for each cluster whose disk encryption (the control-plane patch's STATE and EPHEMERAL
+ * `VolumeConfig`) changes from what the last build wrote. Talos encrypts them when it formats them,
+ * at install, and never converts them: given a config without encryption, a node finds its
+ * volume encrypted ("volume is encrypted, but no encryption config provided", v1.12.11 and v1.13.9
+ * `block/internal/volumes/format.go`); with encryption where there was none, "block dev type
+ * mismatch" (`encrypt.go`); with the other key (`tpm` for `nodeID`, or back), no configured key
+ * opens slot 0. The config applies without a word, and the node does not come up at its next
+ * reboot or upgrade.
+ */
+export function diskEncryptionIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+): Issue[] {
+  const issues: Issue[] = [];
+  const changed = changedClusterFiles(platform, previous, files, 'talos/controlplane.yaml');
+  for (const { cluster, path, old, now } of changed) {
+    const was = deployedCluster({ controlPlane: old }).diskEncryption;
+    const is = deployedCluster({ controlPlane: now.content }).diskEncryption;
+    if (was === undefined || is === undefined || was === is) continue;
+    issues.push(
+      error({
+        code: 'disk-encryption-changed',
+        path: ['clusters', cluster.index, 'talos', 'diskEncryption'],
+        output: path,
+        value: is,
+        message: `would change the encryption of cluster "${cluster.name}"'s STATE and EPHEMERAL partitions from ${was}, which its nodes were installed with (the last build's ${path}), to ${is}; Talos encrypts them when it formats them, at install, and never converts them: a node given the new config applies it without a word and, at its next reboot or upgrade, ${is === 'none' ? 'finds them encrypted with no key configured' : was === 'none' ? 'finds them not encrypted where it expects LUKS' : 'finds no configured key that opens them'}, and does not come up`,
+        expected: `talos.diskEncryption: ${was} while the cluster runs; to change it, reinstall each node with the new setting (retire it with the runbook's block, then add it again, one at a time, applying the new configs to no node that was not reinstalled), or rebuild the cluster; ${ALLOW}`,
+      }),
+    );
   }
   return issues;
 }

@@ -65,7 +65,9 @@ import { claimChangeIssues } from './claim-changes.js';
 import {
   addedHandMadeSecretIssues,
   clusterChangeIssues,
+  diskEncryptionIssues,
   installerIssues,
+  nodeRoleIssues,
   removedClusterIssues,
   removedNodeIssues,
   rootApplicationIssues,
@@ -892,6 +894,8 @@ export async function generate(
     issues.push(...rootApplicationIssues(platform, previousCluster, files));
     issues.push(...installerIssues(platform, previousCluster, files));
     issues.push(...removedNodeIssues(platform, previousCluster));
+    issues.push(...nodeRoleIssues(platform, previousCluster));
+    issues.push(...diskEncryptionIssues(platform, previousCluster, files));
     issues.push(...addedHandMadeSecretIssues(platform, previousCluster, files));
   }
   if (input.previousClusters !== undefined) {

@@ -478,3 +478,102 @@ describe('a hand-made Secret the last build did not ask for', () => {
     expect(added(await over(definition))).toEqual([]);
   }, 180_000);
 });
+
+describe("a node's role or a cluster's disk encryption changed from what the last build wrote", () => {
+  const codes = (result: GenerateResult, code: string): Issue[] =>
+    result.issues.filter((issue) => issue.code === code);
+
+  it('refuses a control plane made a worker, at its role, naming its etcd member and the retire-then-add way; a worker made a control plane likewise', async () => {
+    // staging-cp-3, a control plane of the last build's runbook, made a worker
+    const at = definition.indexOf('      - hostname: staging-cp-3\n        role: controlplane');
+    expect(at).toBeGreaterThan(0);
+    const text = `${definition.slice(0, at)}${definition.slice(at).replace('role: controlplane', 'role: worker')}`;
+    const result = await over(text);
+    expect(result.files).toEqual([]);
+    const found = codes(result, 'node-role-changed');
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path, issue.output])).toEqual([
+      ['error', 'worker', ['clusters', 1, 'nodes', 2, 'role'], 'clusters/staging/RUNBOOK.md'],
+    ]);
+    const line = text.slice(0, at).split('\n').length + 1;
+    expect(found[0]?.position).toEqual({ file: 'platform.yaml', line, column: 15 });
+    expect(found[0]?.message).toContain(
+      'would make node "staging-cp-3" of cluster "staging" a worker, which the last build\'s runbook names as a control plane',
+    );
+    // Talos v1.12.11: LeaveEtcd runs in the reset sequence alone
+    expect(found[0]?.message).toContain('its etcd member leaves only with a graceful reset');
+    expect(found[0]?.expected).toContain(
+      'role: controlplane while the node runs; to change it, retire the node with the runbook\'s "Retiring a node" block for staging-cp-3 (it resets the machine and removes its etcd member)',
+    );
+    // The other way (a last build whose runbook named staging-cp-3 a worker): no etcd member to
+    // speak of
+    const earlier = last.files.map((file) =>
+      file.path === 'clusters/staging/RUNBOOK.md'
+        ? {
+            ...file,
+            content: file.content.replaceAll(
+              '**staging-cp-3** (controlplane, ',
+              '**staging-cp-3** (worker, ',
+            ),
+          }
+        : file,
+    );
+    const up = codes(await over(definition, clustersOf(earlier)), 'node-role-changed');
+    expect(up.map((issue) => [issue.value, issue.path])).toEqual([
+      ['controlplane', ['clusters', 1, 'nodes', 2, 'role']],
+    ]);
+    expect(up[0]?.message).toContain(
+      "a control plane, which the last build's runbook names as a worker",
+    );
+    expect(up[0]?.message).not.toContain('etcd');
+    expect(up[0]?.expected).toContain('role: worker while the node runs');
+    // The same roles: none
+    expect(codes(await over(definition), 'node-role-changed')).toEqual([]);
+  }, 180_000);
+
+  it('refuses another disk encryption on a cluster the last build wrote, at its line, whichever way; the same one passes', async () => {
+    const line = '      diskEncryption: nodeID';
+    expect(definition.split('\n').filter((l) => l === line)).toHaveLength(1);
+    const cases = [
+      ['none', 'finds them encrypted with no key configured'],
+      ['tpm', 'finds no configured key that opens them'],
+    ] as const;
+    for (const [to, why] of cases) {
+      const text = definition.replace(line, `      diskEncryption: ${to}`);
+      const result = await over(text);
+      expect(result.files).toEqual([]);
+      const found = codes(result, 'disk-encryption-changed');
+      expect(found.map((issue) => [issue.severity, issue.value, issue.path, issue.output])).toEqual(
+        [
+          [
+            'error',
+            to,
+            ['clusters', 0, 'talos', 'diskEncryption'],
+            'clusters/dev/talos/controlplane.yaml',
+          ],
+        ],
+      );
+      expect(found[0]?.position?.line).toBe(
+        text.split('\n').indexOf(`      diskEncryption: ${to}`) + 1,
+      );
+      expect(found[0]?.message).toContain(
+        `would change the encryption of cluster "dev"'s STATE and EPHEMERAL partitions from nodeID`,
+      );
+      expect(found[0]?.message).toContain(why);
+      expect(found[0]?.expected).toContain('talos.diskEncryption: nodeID while the cluster runs');
+    }
+    // From none: a last build without encryption on dev, the reference's nodeID now
+    const plain = await generate({
+      text: definition.replace(line, '      diskEncryption: none'),
+      file: 'platform.yaml',
+      chartVersions: {},
+    });
+    expect(plain.files.length).toBeGreaterThan(0);
+    const encrypted = codes(
+      await over(definition, clustersOf(plain.files)),
+      'disk-encryption-changed',
+    );
+    expect(encrypted.map((issue) => issue.value)).toEqual(['nodeID']);
+    expect(encrypted[0]?.message).toContain('finds them not encrypted where it expects LUKS');
+    expect(codes(await over(definition), 'disk-encryption-changed')).toEqual([]);
+  }, 180_000);
+});

@@ -16,8 +16,10 @@ const NOT_REGISTERED = [
   'chart-upgrade-path',
   'cluster-network-changed',
   'crd-bundle-downgrade',
+  'disk-encryption-changed',
   'immutable-field-changed',
   'kubernetes-upgrade-path',
+  'node-role-changed',
   'talos-upgrade-path',
   'volume-claim-moved',
 ];

@@ -28,6 +28,11 @@ export interface DeployedClusterFacts {
    * whose system extensions they run.
    */
   readonly installer?: string;
+  /**
+   * How STATE and EPHEMERAL are encrypted: the key of the control-plane patch's `VolumeConfig`
+   * named STATE (`tpm` or `nodeID`), or `none` where the patch has none (no encryption).
+   */
+  readonly diskEncryption?: 'tpm' | 'nodeID' | 'none';
   /** The runbook's `talosctl gen config … --kubernetes-version <version>`, e.g. `1.34.4`. */
   readonly kubernetesVersion?: string;
   /**
@@ -87,7 +92,10 @@ const KUBERNETES_FLAG =
 /** Reads the facts of `deployedCluster` from the control-plane patch's v1alpha1 document. */
 function patchFacts(
   text: string,
-): Pick<DeployedClusterFacts, 'podCidrs' | 'serviceCidrs' | 'talosVersion' | 'installer'> {
+): Pick<
+  DeployedClusterFacts,
+  'podCidrs' | 'serviceCidrs' | 'talosVersion' | 'installer' | 'diskEncryption'
+> {
   let documents: unknown[];
   try {
     documents = parseAllDocuments(text);
@@ -102,7 +110,9 @@ function patchFacts(
   const services = strings(network?.serviceSubnets);
   const image = record(record(v1alpha1.machine)?.install)?.image;
   const tag = typeof image === 'string' ? IMAGE_TAG.exec(image)?.[1] : undefined;
+  const encryption = diskEncryptionOf(documents);
   return {
+    ...(encryption === undefined ? {} : { diskEncryption: encryption }),
     ...(pods === undefined ? {} : { podCidrs: pods }),
     ...(services === undefined ? {} : { serviceCidrs: services }),
     ...(tag === undefined ? {} : { talosVersion: tag }),
@@ -113,8 +123,26 @@ function patchFacts(
 }
 
 /**
+ * The encryption of STATE in a patch's documents (baseline.ts `volumeConfig`: one key, slot 0):
+ * `none` without a STATE `VolumeConfig` or without its `encryption`; `undefined` for a key of
+ * another kind (not compared).
+ */
+function diskEncryptionOf(documents: readonly unknown[]): DeployedClusterFacts['diskEncryption'] {
+  const state = documents
+    .map(record)
+    .find((doc) => doc?.kind === 'VolumeConfig' && doc.name === 'STATE');
+  const keys = record(state?.encryption)?.keys;
+  if (state === undefined || keys === undefined) return 'none';
+  const first = Array.isArray(keys) ? record(keys[0]) : undefined;
+  if (first?.tpm !== undefined) return 'tpm';
+  if (first?.nodeID !== undefined) return 'nodeID';
+  return undefined;
+}
+
+/**
  * What a cluster runs, as the last build generated it: the pod and service networks and the
- * Talos release from its control-plane patch (the installer image's tag), the Kubernetes release
+ * Talos release and the disk encryption from its control-plane patch (the installer image's tag, the
+ * STATE `VolumeConfig`), the Kubernetes release
  * from its runbook's `talosctl gen config` (the patches do not name it: Talos takes it from
  * `--kubernetes-version`). Text that is no generated file of this shape gives no facts.
  */

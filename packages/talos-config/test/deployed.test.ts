@@ -28,6 +28,8 @@ describe('deployedCluster', () => {
       serviceCidrs: ['10.96.0.0/12'],
       talosVersion: 'v1.13.9',
       kubernetesVersion: '1.35.1',
+      // A development cluster's default: LUKS2 keys derived from the node id
+      diskEncryption: 'nodeID',
       // The Image Factory installer of the cluster's schematic, without the release
       installer: expect.stringMatching(/^factory\.talos\.dev\/installer\/[0-9a-f]{64}$/),
       // Its node, from the runbook's blocks
@@ -47,6 +49,7 @@ describe('deployedCluster', () => {
       serviceCidrs: ['10.43.0.0/16'],
       talosVersion: 'v1.11.6',
       kubernetesVersion: '1.34.2',
+      diskEncryption: 'tpm',
       installer: expect.stringMatching(/^factory\.talos\.dev\/installer-secureboot\/[0-9a-f]{64}$/),
       // Every node of the definition, as it lists them
       nodes: run.platform.clusters[0]?.nodes.map(({ hostname, role, address }) => ({
@@ -72,13 +75,38 @@ describe('deployedCluster', () => {
         controlPlane:
           '---\nmachine:\n  install:\n    image: factory.talos.dev/installer/abc:v1.12.0-beta.1\n',
       }),
-    ).toEqual({ talosVersion: 'v1.12.0-beta.1', installer: 'factory.talos.dev/installer/abc' });
+    ).toEqual({
+      talosVersion: 'v1.12.0-beta.1',
+      installer: 'factory.talos.dev/installer/abc',
+      // no STATE VolumeConfig: nothing encrypted
+      diskEncryption: 'none',
+    });
     // An image without a version tag (a digest): no release.
     expect(
       deployedCluster({
         controlPlane: 'machine:\n  install:\n    image: ghcr.io/siderolabs/installer@sha256:00\n',
       }),
-    ).toEqual({});
+    ).toEqual({ diskEncryption: 'none' });
+  });
+
+  it('reads the disk encryption from the STATE VolumeConfig: its key, none without encryption, nothing for a key of another kind', () => {
+    const patch = (state: string) =>
+      `machine:\n  install:\n    disk: /dev/sda\n---\napiVersion: v1alpha1\nkind: VolumeConfig\nname: EPHEMERAL\nencryption:\n  provider: luks2\n  keys:\n    - slot: 0\n      nodeID: {}\n---\n${state}`;
+    const state = (key: string) =>
+      `apiVersion: v1alpha1\nkind: VolumeConfig\nname: STATE\nencryption:\n  provider: luks2\n  keys:\n    - slot: 0\n      ${key}\n`;
+    expect(deployedCluster({ controlPlane: patch(state('tpm: {}')) }).diskEncryption).toBe('tpm');
+    expect(deployedCluster({ controlPlane: patch(state('nodeID: {}')) }).diskEncryption).toBe(
+      'nodeID',
+    );
+    // STATE's own document decides, not EPHEMERAL's
+    expect(
+      deployedCluster({
+        controlPlane: patch('apiVersion: v1alpha1\nkind: VolumeConfig\nname: STATE\n'),
+      }).diskEncryption,
+    ).toBe('none');
+    expect(deployedCluster({ controlPlane: patch(state('static: { passphrase: x }')) })).toEqual(
+      {},
+    );
   });
 
   it("takes the value of a quoted --kubernetes-version, as the template's shell helper would write it", () => {
