@@ -30,6 +30,7 @@ import {
   type Values,
   warning,
 } from '@homelab/core';
+import { CERT_MANAGER_CHANGES } from './changes.js';
 import { CERT_MANAGER_CHECKS } from './checks.js';
 import { certManagerFlows } from './flows.js';
 import {
@@ -494,6 +495,7 @@ export const certManagerComponent: Component<CertManagerSettings> = {
   upstream: CERT_MANAGER_UPSTREAM,
   validators: certManagerValidators,
   checks: CERT_MANAGER_CHECKS,
+  changes: CERT_MANAGER_CHANGES,
   declare,
   render,
 };

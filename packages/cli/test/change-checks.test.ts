@@ -476,3 +476,25 @@ describe('backup-repository-changed', () => {
 function over(text: string): Promise<GenerateResult> {
   return generate({ text, file: 'platform.yaml', chartVersions: {}, previousChart });
 }
+
+describe('private-ca-subject-changed', () => {
+  it("warns on every cluster with a private CA when the platform's name changes its root's subject", async () => {
+    const from = '  name: homelab\n';
+    if (!definition.includes(`\nplatform:\n${from}`))
+      throw new Error("the platform's name is not in the definition");
+    const text = definition.replace(`\nplatform:\n${from}`, '\nplatform:\n  name: casa\n');
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter((issue) => issue.code === 'private-ca-subject-changed');
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path.join('.')])).toEqual([
+      ['warning', 'CN=casa dev root CA, O=casa', 'platform.name'],
+      ['warning', 'CN=casa prod root CA, O=casa', 'platform.name'],
+      ['warning', 'CN=casa staging root CA, O=casa', 'platform.name'],
+    ]);
+    expect(found[0]?.position?.line).toBe(text.split('\n').indexOf('  name: casa') + 1);
+    // The same definition: none
+    expect(
+      (await over(definition)).issues.filter((i) => i.code === 'private-ca-subject-changed'),
+    ).toEqual([]);
+  }, 180_000);
+});
