@@ -911,14 +911,20 @@ Talos runs etcd with etcd's default space quota (2 GiB) and never defragments it
 that reaches the quota raises etcd's \`NOSPACE\` alarm, and etcd then refuses every write, the
 API server's with it. Where monitoring runs, \`etcdDatabaseHighFragmentationRatio\` and
 \`etcdDatabaseQuotaLowSpace\` say when. Defragmenting a member releases its free pages and blocks
-that member while it runs: one control plane at a time{{#if singleNode}} (on this one-node cluster
-the API server waits while it runs){{else}}, the leader last (\`etcd status\` shows each member's
-database size and which one leads){{/if}}. Then clear an alarm that was raised:
+that member while it runs: one control plane at a time{{#if singleControlPlane}} (etcd's only member
+here: the API server waits while it runs){{else}}, each handing its leadership on first (\`etcd
+forfeit-leadership\` moves it to another member, and does nothing on a member that does not lead;
+\`etcd status\` shows each member's database size and which one leads){{/if}}. Then clear an alarm
+that was raised:
 
 \`\`\`sh
 talosctl -n {{#each controlPlanes}}{{#unless @first}},{{/unless}}{{shell address}}{{/each}} etcd status
 {{#each controlPlanes}}
+{{#if ../singleControlPlane}}
 talosctl -n {{shell address}} etcd defrag
+{{else}}
+talosctl -n {{shell address}} etcd forfeit-leadership && talosctl -n {{shell address}} etcd defrag
+{{/if}}
 {{/each}}
 talosctl -n {{shell first.address}} etcd alarm list
 talosctl -n {{shell first.address}} etcd alarm disarm

@@ -734,15 +734,33 @@ describe('the reference runbook', () => {
     const [block] = shellBlocks(text);
     const words = splitCommands(block as string).map((command) => command.map((word) => word.text));
     // talosctl v1.12 etcd.go: defrag refuses several nodes (FailIfMultiNodes); status takes them.
+    // Each member hands its leadership on before it defragments (talosctl v1.13.9 `etcd
+    // forfeit-leadership`; Talos' ForfeitLeadership returns without a word on a member that does
+    // not lead), the defragmentation chained to it.
     expect(words).toEqual([
       ['talosctl', '-n', '192.168.30.11,192.168.30.12,192.168.30.13', 'etcd', 'status'],
+      ['talosctl', '-n', '192.168.30.11', 'etcd', 'forfeit-leadership'],
       ['talosctl', '-n', '192.168.30.11', 'etcd', 'defrag'],
+      ['talosctl', '-n', '192.168.30.12', 'etcd', 'forfeit-leadership'],
       ['talosctl', '-n', '192.168.30.12', 'etcd', 'defrag'],
+      ['talosctl', '-n', '192.168.30.13', 'etcd', 'forfeit-leadership'],
       ['talosctl', '-n', '192.168.30.13', 'etcd', 'defrag'],
       ['talosctl', '-n', '192.168.30.11', 'etcd', 'alarm', 'list'],
       ['talosctl', '-n', '192.168.30.11', 'etcd', 'alarm', 'disarm'],
     ]);
-    expect(text).toContain('the leader last');
+    expect(block).toContain(
+      'talosctl -n 192.168.30.12 etcd forfeit-leadership && talosctl -n 192.168.30.12 etcd defrag\n',
+    );
+    expect(text).toContain('each handing its leadership on first');
+    expect(text).not.toContain('the leader last');
+    // One control plane: etcd's only member has no leadership to hand on (Talos refuses it:
+    // "cannot forfeit leadership, only one member"), so it defragments alone
+    const single = file(talos([devCluster()], [cilium]).files, 'clusters/dev/RUNBOOK.md');
+    const at = single.indexOf("## When etcd's database fills or fragments");
+    const alone = single.slice(at, single.indexOf('\n## ', at + 1));
+    expect(alone).not.toContain('forfeit-leadership');
+    expect(alone).toContain("etcd's only member\nhere: the API server waits while it runs");
+    expect(alone).toMatch(/\ntalosctl -n \S+ etcd defrag\n/);
   });
 
   it('marks a node that is down out of service, and takes the mark off once it is back; a one-node cluster has no such section', () => {
@@ -762,7 +780,7 @@ describe('the reference runbook', () => {
     expect(text).toContain('sure the machine is off');
     const dev = file(talos([devCluster()], [cilium]).files, 'clusters/dev/RUNBOOK.md');
     expect(dev).not.toContain('out-of-service');
-    expect(dev).toContain('(on this one-node cluster');
+    expect(dev).toContain("etcd's only member\nhere: the API server waits while it runs");
   });
 
   it("renews the year-long client certificates with step 6's endpoints and step 7's kubeconfig, before or after they expire", () => {
