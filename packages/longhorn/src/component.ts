@@ -543,11 +543,24 @@ export function diskChangeCommands(
 export function diskChangeStep(
   cluster: ResolvedCluster,
   disks: ClusterDisks,
+  settings: ResolvedLonghornSettings,
 ): BootstrapStep | undefined {
   const nodes = cluster.storageNodes.filter(
     (node) => (disks.configs[node.hostname] ?? []).length > 0,
   );
   if (nodes.length === 0) return undefined;
+  // The tiers where a disk's eviction has no room: with hard anti-affinity a replica evicted from
+  // a disk needs another node with a disk of the tier (the evicted one still holds this node), and
+  // fewer such nodes than the tier's replicas leaves the wait going (as a node's retirement).
+  const stuck = renderedTiers(settings, disks).flatMap((tier) => {
+    const others = nodesWithTier(disks.disks, tier.name).length - 1;
+    return others >= tier.replicas ? [] : [{ tier: tier.name, replicas: tier.replicas, others }];
+  });
+  const roomless = stuck.map(({ tier, replicas, others }) =>
+    others === 0
+      ? `   - \`${tier}\`: one node has such a disk: its volumes have nowhere to go (add a disk of the tier on another node first)`
+      : `   - \`${tier}\`: its volumes keep ${replicas} replicas on distinct nodes and ${others + 1} nodes have such a disk, so an evicted replica has no node to go to: lower each such volume's replica count to ${others} first (\`kubectl -n ${LONGHORN_NAMESPACE} patch volumes.longhorn.io <volume> --type=merge -p '{"spec":{"numberOfReplicas":${others}}}'\`: Longhorn then deletes the replica being evicted), or add a disk of the tier on another node`,
+  );
   const ns = LONGHORN_NAMESPACE;
   const unset = ':?set it to the node, as its Longhorn node is named';
   const disk = ':?set it to the disk, as its Longhorn node names it';
@@ -565,9 +578,14 @@ export function diskChangeStep(
       '   settings that drop its user volume, evict it (its scheduling off, `evictionRequested`: each',
       "   replica gets a new one on another node's disk of its tier before it goes, as when a node is",
       '   retired, with the same limits: a tier without room elsewhere keeps the wait going until',
-      `   it gives up after ${WAIT_SECONDS.replicaMove / 60} minutes), wait until no replica is on it, then remove it`,
-      '   from the Longhorn node (the validating webhook refuses while it is schedulable or holds',
-      '   replicas). Repeat for each such disk.',
+      `   it gives up after ${WAIT_SECONDS.replicaMove / 60} minutes), wait until no replica is on it and Longhorn counts`,
+      '   no storage scheduled on it (its node controller updates the count every 30 seconds), then',
+      '   remove it from the Longhorn node (the validating webhook refuses while it is schedulable or',
+      '   has storage scheduled). The block is one chain: a wait that gives up stops it. Repeat for',
+      '   each such disk.',
+      ...(roomless.length === 0
+        ? []
+        : ['   On this cluster an eviction has no room for the disks of:', ...roomless]),
       '2. Apply the new Talos settings ("Later: changing Talos settings"): Talos creates the user',
       '   volumes of the new disks.',
       '3. Run the block of each node whose disks changed: it waits for its user volumes, gives its',
@@ -579,14 +597,23 @@ export function diskChangeStep(
       '```sh',
       'NODE=',
       'DISK=',
-      `kubectl -n ${ns} patch nodes.longhorn.io "\${NODE${unset}}" --type=merge -p '{"spec":{"disks":{"'"\${DISK${disk}}"'":{"allowScheduling":false,"evictionRequested":true}}}}'`,
+      `kubectl -n ${ns} patch nodes.longhorn.io "\${NODE${unset}}" --type=merge -p '{"spec":{"disks":{"'"\${DISK${disk}}"'":{"allowScheduling":false,"evictionRequested":true}}}}' &&`,
       `disk_path=$(kubectl -n ${ns} get nodes.longhorn.io "$NODE" -o jsonpath='{.spec.disks.'"$DISK"'.path}') && [ -n "$disk_path" ] &&`,
-      boundedWait({
+      `${boundedWait({
         condition: `out=$(kubectl -n ${ns} get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"`,
         seconds: WAIT_SECONDS.replicaMove,
         interval: 10,
         message: `Longhorn replicas are still on that disk: do not remove it; see kubectl -n ${LONGHORN_NAMESPACE} get replicas.longhorn.io and whether their volumes have room on other disks`,
-      }),
+      })} &&`,
+      // longhorn-manager v1.8.1 webhook/resources/node/validator.go refuses a disk's removal while
+      // its status' storageScheduled is not 0, recounted by the node controller's sync
+      // (nodeControllerResyncPeriod, 30 s), backing images on the disk included.
+      `${boundedWait({
+        condition: `[ "$(kubectl -n ${ns} get nodes.longhorn.io "$NODE" -o jsonpath='{.status.diskStatus.'"$DISK"'.storageScheduled}')" = 0 ]`,
+        seconds: WAIT_SECONDS.disks,
+        interval: 10,
+        message: `Longhorn still counts storage scheduled on that disk (a backing image among it): do not remove it; see the status of that disk in kubectl -n ${LONGHORN_NAMESPACE} get nodes.longhorn.io -o yaml`,
+      })} &&`,
       `kubectl -n ${ns} patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"disks":{"'"$DISK"'":null}}}'`,
       '```',
       ...nodes.flatMap((node) => [
@@ -922,7 +949,7 @@ function declare(input: DeclareInput<Settings>): Declaration {
         }
       : {}),
     nodeLifecycle: longhornNodeLifecycle(cluster, settings, disks),
-    ...later(diskChangeStep(cluster, disks)),
+    ...later(diskChangeStep(cluster, disks, settings)),
     secrets: credentials(settings),
     ...(routes.length > 0 ? { routes } : {}),
     facts: {

@@ -1426,13 +1426,79 @@ describe("changing a storage node's disks (the later step)", () => {
       [
         'NODE=',
         'DISK=',
-        `kubectl -n longhorn-system patch nodes.longhorn.io "\${NODE:?set it to the node, as its Longhorn node is named}" --type=merge -p '{"spec":{"disks":{"'"\${DISK:?set it to the disk, as its Longhorn node names it}"'":{"allowScheduling":false,"evictionRequested":true}}}}'`,
+        `kubectl -n longhorn-system patch nodes.longhorn.io "\${NODE:?set it to the node, as its Longhorn node is named}" --type=merge -p '{"spec":{"disks":{"'"\${DISK:?set it to the disk, as its Longhorn node names it}"'":{"allowScheduling":false,"evictionRequested":true}}}}' &&`,
         `disk_path=$(kubectl -n longhorn-system get nodes.longhorn.io "$NODE" -o jsonpath='{.spec.disks.'"$DISK"'.path}') && [ -n "$disk_path" ] &&`,
-        `wait 7200s every 10s until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path"`,
+        `wait 7200s every 10s until out=$(kubectl -n longhorn-system get replicas.longhorn.io -o jsonpath='{range .items[*]}{.spec.nodeID} {.spec.diskPath}{"\\n"}{end}') && ! printf '%s\\n' "$out" | grep -qxF "$NODE $disk_path" &&`,
+        // longhorn-manager v1.8.1's webhook refuses the removal while storageScheduled is not 0,
+        // which its node controller recounts every 30 s
+        `wait 600s every 10s until [ "$(kubectl -n longhorn-system get nodes.longhorn.io "$NODE" -o jsonpath='{.status.diskStatus.'"$DISK"'.storageScheduled}')" = 0 ] &&`,
         `kubectl -n longhorn-system patch nodes.longhorn.io "$NODE" --type=merge -p '{"spec":{"disks":{"'"$DISK"'":null}}}'`,
       ].join('\n'),
     );
     expect(body.indexOf('before applying the Talos')).toBeLessThan(body.indexOf('NODE='));
     expect(body.indexOf('Apply the new Talos settings')).toBeLessThan(body.indexOf('**prod-w1**'));
+  });
+
+  test('removes the disk only once both waits passed: the block is one chain, pasted whole', () => {
+    const body: string = step('prod').body.join('\n');
+    const start = body.indexOf('```sh\nNODE=\n');
+    const block = body.slice(start + 6, body.indexOf('\n```', start + 6));
+    const script = block.replace('NODE=\nDISK=\n', 'NODE=prod-w1\nDISK=fast\n');
+    /** The calls of `kubectl`: replicas on the disk or not, the disk's storageScheduled. */
+    const run = (replicas: boolean, scheduled: number) =>
+      pasteShells().map((shell) => {
+        const dir = mkdtempSync(join(tmpdir(), 'longhorn-disk-'));
+        try {
+          const log = join(dir, 'calls');
+          writeFileSync(log, '');
+          const stub = (name: string, text: string) =>
+            writeFileSync(join(dir, name), `#!/bin/sh\n${text}`, { mode: 0o755 });
+          stub(
+            'kubectl',
+            [
+              `printf '%s\\n' "kubectl $*" >> "${log}"`,
+              'case "$*" in',
+              "  *'{.spec.disks.fast.path}'*) echo /var/mnt/fast ;;",
+              `  *"get replicas.longhorn.io"*) ${replicas ? "printf 'prod-w1 /var/mnt/fast\\n'" : "printf 'prod-w2 /var/mnt/fast\\n'"} ;;`,
+              `  *storageScheduled*) printf '%s' ${scheduled} ;;`,
+              'esac',
+              '',
+            ].join('\n'),
+          );
+          // Each `date +%s` an hour after the one before: a wait gives up at its second look.
+          stub(
+            'date',
+            `n=$(cat "${dir}/t" 2>/dev/null || echo 0); echo $((n + 3600)) > "${dir}/t"; echo "$n"\n`,
+          );
+          stub('sleep', 'exit 0\n');
+          const result = spawnSync(shell.command, [...shell.args, script], {
+            env: { PATH: `${dir}:/usr/bin:/bin` },
+            encoding: 'utf8',
+          });
+          expect(result.error).toBeUndefined();
+          return readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((call) => call.includes(' patch '))
+            .map((call) => (call.includes('null') ? 'remove' : 'evict'));
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    // replicas still on the disk: evicted, never removed
+    for (const calls of run(true, 0)) expect(calls).toEqual(['evict']);
+    // none left, but storage still scheduled on it: never removed
+    for (const calls of run(false, 1024)) expect(calls).toEqual(['evict']);
+    // both waits passed: removed
+    for (const calls of run(false, 0)) expect(calls).toEqual(['evict', 'remove']);
+  });
+
+  test("says which tiers' disks an eviction has no room for, with the replica count to lower", () => {
+    // prod: three workers, each with one disk of each tier, the tiers keep 3 replicas on distinct
+    // nodes (hard anti-affinity): an evicted replica has no fourth node to go to
+    const body: string = step('prod').body.join('\n');
+    expect(body).toContain('On this cluster an eviction has no room for the disks of:');
+    expect(body).toMatch(
+      /- `fast-storage`: its volumes keep 3 replicas on distinct nodes and 3 nodes have such a disk, so an evicted replica has no node to go to: lower each such volume's replica count to 2 first/,
+    );
   });
 });
