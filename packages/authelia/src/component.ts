@@ -42,6 +42,7 @@ import {
   FILES_SECRET,
   ldapCleartextIssues,
   type ResolvedAutheliaSettings,
+  redisCleartextIssues,
   resolveAutheliaSettings,
   secretRequirements,
 } from './settings.js';
@@ -162,6 +163,7 @@ function declare(input: DeclareInput<AutheliaSettings>): Declaration {
   issues.push(
     ...clusterTlsIssues(settings, clusterDomain, input.path),
     ...ldapCleartextIssues(settings, clusterDomain, input.path),
+    ...redisCleartextIssues(settings, clusterDomain, input.path),
   );
   const domain = domainOf(input);
   const volume = dataVolume(input, settings, issues);

@@ -503,6 +503,33 @@ export function ldapCleartextIssues(
   ];
 }
 
+/**
+ * A Redis session store outside the cluster without TLS: Authelia 4.39 authenticates to Redis
+ * with `session.redis.password` (and `username`) on every connection, in clear text over the LAN
+ * or beyond (Redis' AUTH has no protection of its own), and anyone who reads it can read, change
+ * or delete every session Redis keeps for Authelia. A Service of the cluster is left alone, as for
+ * LDAP. A warning: a Redis on a trusted segment may be meant so; `--strict` makes it fatal.
+ */
+export function redisCleartextIssues(
+  settings: ResolvedAutheliaSettings,
+  clusterDomain: string,
+  path: (...segments: PathSegment[]) => PathSegment[],
+): Issue[] {
+  const { session } = settings;
+  if (session.kind !== 'redis' || session.tls || !session.password) return [];
+  if (hostFlowPeer(session.host, clusterDomain)?.kind === 'service') return [];
+  return [
+    warning({
+      code: 'authelia-redis-cleartext',
+      path: path('session', 'redis'),
+      value: `${session.host}:${session.port}`,
+      message: `sends Authelia's Redis password (key ${SECRET_KEYS.redis} of the Secret ${SECRET}) in clear text to ${session.host}:${session.port}, a server outside the cluster, on every connection: session.redis without tls; whoever reads it can read, change and delete every session Redis keeps for Authelia`,
+      expected:
+        'session.redis.tls: true (a Redis that serves TLS); a server certificate from a private CA also needs caCertificates',
+    }),
+  ];
+}
+
 /** The Secrets Authelia reads, as it declares them to the secrets provider. */
 export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRequirement[] {
   const keys: string[] = [SECRET_KEYS.session, SECRET_KEYS.storage, SECRET_KEYS.oidcHmac];

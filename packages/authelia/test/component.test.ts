@@ -919,6 +919,41 @@ describe('plain LDAP', () => {
   });
 });
 
+describe('plain Redis', () => {
+  const redis = (host: string, extra: { tls?: boolean; password?: boolean } = {}) => ({
+    ...HA,
+    session: { redis: { host, ...extra } },
+  });
+
+  it("warns that a Redis outside the cluster without TLS is sent Authelia's Redis password in clear text", () => {
+    const run = runAuthelia({}, { staging: HA, prod: redis('redis.lab.example.com') });
+    expect(errors(run.issues)).toEqual([]);
+    const found = warnings(run.issues).filter((issue) => issue.code === 'authelia-redis-cleartext');
+    // staging (HA's Redis, without TLS) and prod
+    expect(found.map((issue) => [issue.path, issue.value])).toEqual([
+      [['clusters', 1, 'components', 'authelia', 'session', 'redis'], 'redis.lab.example.com:6379'],
+      [['clusters', 2, 'components', 'authelia', 'session', 'redis'], 'redis.lab.example.com:6379'],
+    ]);
+    expect(found[1]?.message).toBe(
+      "sends Authelia's Redis password (key session.redis.password.txt of the Secret authelia) in clear text to redis.lab.example.com:6379, a server outside the cluster, on every connection: session.redis without tls; whoever reads it can read, change and delete every session Redis keeps for Authelia",
+    );
+    expect(found[1]?.expected).toContain('session.redis.tls: true');
+  });
+
+  it('leaves TLS, a Redis without a password and a Redis inside the cluster alone', () => {
+    const tls = { ...HA, session: { redis: { host: 'redis.lab.example.com', tls: true } } };
+    for (const prod of [
+      redis('redis.lab.example.com', { tls: true }),
+      redis('redis.lab.example.com', { password: false }),
+      redis('redis.sessions.svc'),
+      redis('redis.sessions.svc.cluster.local'),
+    ]) {
+      const run = runAuthelia({}, { staging: tls, prod });
+      expect(run.issues.filter((issue) => issue.code === 'authelia-redis-cleartext')).toEqual([]);
+    }
+  });
+});
+
 describe('the SQLite volume', () => {
   it('is asked of the storage provider when one runs, on its default tier', () => {
     const run = runAuthelia({}, { staging: HA, prod: HA }, [network, store, storage, consumer()]);
