@@ -584,6 +584,13 @@ export function secretRequirements(settings: ResolvedAutheliaSettings): SecretRe
       description: `files Authelia reads: the OIDC signing key (an RSA private key of at least 2048 bits, PEM: \`openssl genrsa 4096\`)${settings.users.kind === 'file' ? usersDatabaseNote(settings.groups) : ''}`,
       readers,
       rotation: rotation(files),
+      // Argo CD v3.4.4 (util/session/sessionmanager.go, util/settings/settings.go) and Grafana
+      // accept an ID token whose issuer, audience and signature match: the issuer and audience
+      // are names anyone can write, the signature is this key's alone.
+      ownPerCluster: {
+        [FILE_KEYS.jwk]:
+          "Authelia signs its ID tokens with it, and the cluster's OIDC clients (Argo CD, Grafana, the applications) accept any token it signs that names their issuer and audience, names anyone can write",
+      },
     },
   ];
 }

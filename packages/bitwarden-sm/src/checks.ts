@@ -486,6 +486,76 @@ function shownValue(value: string): string {
   return `the ${value.split('\n').length}-line text beginning "${value.split('\n')[0]}" (sha256 ${digest}…)`;
 }
 
+/**
+ * A key its component declares as the cluster's own (`SecretRequirement.ownPerCluster`: Authelia's
+ * OIDC signing key) filled from one Bitwarden entry on two clusters: whoever reads it on one (that
+ * cluster's machine account and its token, an admin there) signs what the other cluster's readers
+ * accept as their own (Argo CD v3.4.4 accepts an ID token whose issuer, audience and signature
+ * match: admin on the other cluster). A production cluster sharing with another environment is
+ * `bitwarden-production-entries`' to report; this check compares the clusters of one side (the
+ * development and staging clusters among themselves, the production ones among themselves).
+ */
+export const ownEntriesCheck: SystemCheck = {
+  name: 'bitwarden-own-entry',
+  description:
+    "(a warning) No key its component declares as the cluster's own (a signing key) is filled from a Bitwarden entry another cluster maps too: whoever reads it there signs what this cluster accepts.",
+  check(input) {
+    const issues: Issue[] = [];
+    // entry id -> each use of it, in cluster order, with why the key must be the cluster's own
+    const uses = new Map<
+      string,
+      { deployed: DeployedCluster; secret: string; key: string; why: string | undefined }[]
+    >();
+    for (const deployed of served(input)) {
+      const own = new Map<string, string>();
+      for (const contribution of deployed.run.contributions.values()) {
+        for (const secret of contribution.secrets ?? []) {
+          for (const [key, why] of Object.entries(secret.ownPerCluster ?? {})) {
+            own.set(`${secretId(secret)}:${key}`, why);
+          }
+        }
+      }
+      for (const { secret, key, id } of mappedKeys(deployed)) {
+        uses.set(id, [
+          ...(uses.get(id) ?? []),
+          { deployed, secret, key, why: own.get(`${secret}:${key}`) },
+        ]);
+      }
+    }
+    const reported = new Set<string>();
+    const production = (deployed: DeployedCluster) => deployed.cluster.environment === 'production';
+    for (const list of uses.values()) {
+      const clusters = [...new Set(list.map((use) => use.deployed))];
+      for (const use of list) {
+        if (use.why === undefined) continue;
+        const { name } = use.deployed.cluster;
+        const place = `${name} ${use.secret}:${use.key}`;
+        if (reported.has(place)) continue;
+        // Production and another environment on one entry: bitwarden-production-entries' to say
+        // (at production); here, the clusters of the same side.
+        const others = clusters
+          .filter(
+            (deployed) =>
+              deployed !== use.deployed && production(deployed) === production(use.deployed),
+          )
+          .map((deployed) => deployed.cluster.name)
+          .sort(compareStrings);
+        if (others.length === 0) continue;
+        reported.add(place);
+        issues.push(
+          warning({
+            code: 'bitwarden-own-entry',
+            path: settingsPath(use.deployed.cluster, COMPONENT, 'secrets', use.secret, use.key),
+            message: `fills key ${use.key} of Secret ${use.secret} on cluster "${name}" from a Bitwarden entry that ${clusterList(others)} ${others.length === 1 ? 'maps' : 'map'} too: ${use.why}, so whoever reads that entry through ${others.length === 1 ? 'that cluster' : 'those clusters'} (${others.length === 1 ? 'its machine account and the token it keeps' : 'their machine accounts and the tokens they keep'}, an admin there) signs what cluster "${name}" accepts as its own`,
+            expected: `an entry of cluster "${name}"'s own, with a new value, in a Bitwarden project only its machine account reads, its id mapped under the components.bitwarden-sm of the cluster "${name}" (which overrides the top-level mapping key by key):\nsecrets:\n  ${use.secret}:\n    ${use.key}: <id of ${name}'s entry>`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 export const bitwardenChecks: readonly SystemCheck[] = [
   authTokenCheck,
   authTokenNameCheck,
@@ -494,6 +564,7 @@ export const bitwardenChecks: readonly SystemCheck[] = [
   secretsMadeCheck,
   productionEntriesCheck,
   entryValuesCheck,
+  ownEntriesCheck,
 ];
 
 /** Each BitwardenSecret among `objects`, by the Secret it fills (`<namespace>/<secretName>`). */

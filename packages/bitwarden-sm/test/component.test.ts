@@ -7,6 +7,7 @@ import {
   authTokenNameCheck,
   entryValuesCheck,
   oidcClientSecretCheck,
+  ownEntriesCheck,
   productionEntriesCheck,
   secretLabelsCheck,
   secretsMadeCheck,
@@ -760,6 +761,78 @@ describe('one value per entry', () => {
       'clusters[1].components.bitwarden-sm.secrets["photos/data-restic"].RESTIC_REPOSITORY',
       'clusters[2].components.bitwarden-sm.secrets["photos/data-restic"].RESTIC_REPOSITORY',
     ]);
+  });
+});
+
+describe('a key each cluster must hold its own (a signing key)', () => {
+  // An OIDC provider's signing key: another cluster's readers of its entry sign what this one
+  // accepts (SecretRequirement.ownPerCluster)
+  const signer = testComponent({
+    name: 'signer',
+    uses: ['secrets'],
+    contribution: () => ({
+      application: { namespace: 'idp', podSecurity: 'restricted', clusterResources: [] },
+      secrets: [
+        {
+          name: 'keys',
+          namespace: 'idp',
+          keys: ['signing.pem', 'theme'],
+          ownPerCluster: { 'signing.pem': 'it signs the ID tokens the cluster accepts' },
+        },
+      ],
+    }),
+  });
+  const top = { secrets: { 'idp/keys': { 'signing.pem': ID_A, theme: ID_B } } };
+
+  it('warns on each non-production cluster that shares the entry, at its mapping, naming the others', () => {
+    // prod maps its own; dev and staging share the top-level entry
+    const run = runBitwarden(top, [signer], {
+      prod: { secrets: { 'idp/keys': { 'signing.pem': ID_C } } },
+    });
+    const issues = ownEntriesCheck.check(systemInput(run));
+    expect(issues.map((issue) => [issue.code, issue.severity, formatPathOf(issue)])).toEqual([
+      [
+        'bitwarden-own-entry',
+        'warning',
+        'clusters[0].components.bitwarden-sm.secrets["idp/keys"]["signing.pem"]',
+      ],
+      [
+        'bitwarden-own-entry',
+        'warning',
+        'clusters[1].components.bitwarden-sm.secrets["idp/keys"]["signing.pem"]',
+      ],
+    ]);
+    expect(issues[0]?.message).toBe(
+      'fills key signing.pem of Secret idp/keys on cluster "dev" from a Bitwarden entry that cluster "staging" maps too: it signs the ID tokens the cluster accepts, so whoever reads that entry through that cluster (its machine account and the token it keeps, an admin there) signs what cluster "dev" accepts as its own',
+    );
+    expect(issues[0]?.expected).toContain("    signing.pem: <id of dev's entry>");
+    // the key not declared the cluster's own (theme) is shared without a word
+    expect(issues.some((issue) => issue.message.includes('theme'))).toBe(false);
+  });
+
+  it("leaves each cluster's own entry alone, and production's sharing to bitwarden-production-entries", () => {
+    const own = runBitwarden(top, [signer], {
+      staging: { secrets: { 'idp/keys': { 'signing.pem': ID_A.replace('0b', '0e') } } },
+      prod: { secrets: { 'idp/keys': { 'signing.pem': ID_C } } },
+    });
+    expect(ownEntriesCheck.check(systemInput(own))).toEqual([]);
+    // an entry another cluster maps for another key is shared all the same: staging's key read
+    // from the entry of dev's theme
+    const theme = runBitwarden(top, [signer], {
+      staging: { secrets: { 'idp/keys': { 'signing.pem': ID_B } } },
+      prod: { secrets: { 'idp/keys': { 'signing.pem': ID_C } } },
+    });
+    expect(ownEntriesCheck.check(systemInput(theme)).map(formatPathOf)).toEqual([
+      'clusters[1].components.bitwarden-sm.secrets["idp/keys"]["signing.pem"]',
+    ]);
+    // all three on one entry: production's is the other check's; dev and staging still warned,
+    // each naming the other alone
+    const all = ownEntriesCheck.check(systemInput(runBitwarden(top, [signer])));
+    expect(all.map(formatPathOf)).toEqual([
+      'clusters[0].components.bitwarden-sm.secrets["idp/keys"]["signing.pem"]',
+      'clusters[1].components.bitwarden-sm.secrets["idp/keys"]["signing.pem"]',
+    ]);
+    expect(all[1]?.message).toContain('from a Bitwarden entry that cluster "dev" maps too');
   });
 });
 

@@ -776,6 +776,12 @@ export interface SecretRequirement {
    * values: an entry holds one value.
    */
   readonly values?: { readonly [key: string]: string };
+  /**
+   * Per key: why the value must be this cluster's alone, in a sentence (a signing key: whoever
+   * holds it on another cluster signs what this cluster's readers accept). The secrets provider
+   * warns where one secret-store entry fills such a key on more than one cluster.
+   */
+  readonly ownPerCluster?: { readonly [key: string]: string };
 }
 
 /**
