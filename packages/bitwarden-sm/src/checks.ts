@@ -14,11 +14,16 @@ import {
   type SystemCheck,
   type SystemInput,
   settingsPath,
+  type Values,
   warning,
 } from '@homelab/core';
 import { BITWARDEN_GROUP, BITWARDEN_KIND, secretId } from './inventory.js';
-import { MAPPED_ANEW } from './rotation.js';
+import { MAPPED_ANEW, TOKEN_SECTION } from './rotation.js';
 import { DEFAULT_AUTH_TOKEN } from './settings.js';
+import { SM_OPERATOR_CHART } from './versions.js';
+
+/** The operator's chart (component.ts `SM_OPERATOR_CHART_NAME`, which imports this module). */
+const SM_OPERATOR_CHART_NAME = SM_OPERATOR_CHART.name;
 
 const COMPONENT = 'bitwarden-sm';
 
@@ -638,5 +643,72 @@ export const mapChangedCheck: ChangeCheck = {
   },
 };
 
+/** The organization the BitwardenSecrets among `objects` name (the first's), if any. */
+function organizationOf(objects: readonly ChangedObject[]): string | undefined {
+  for (const { object } of objects) {
+    const kind = groupKindOf(object);
+    if (kind.group !== BITWARDEN_GROUP || kind.kind !== BITWARDEN_KIND) continue;
+    const id = record(object.spec).organizationId;
+    if (typeof id === 'string') return id;
+  }
+  return undefined;
+}
+
+/** The Bitwarden server the operator's values point at, in words; `undefined` where none. */
+function serverOf(values: Values | undefined): string | undefined {
+  const settings = record(record(values?.[SM_OPERATOR_CHART_NAME]).settings);
+  if (typeof settings.bwApiUrlOverride === 'string') {
+    return `the self-hosted server ${settings.bwApiUrlOverride}`;
+  }
+  return typeof settings.cloudRegion === 'string'
+    ? `Bitwarden's ${settings.cloudRegion} cloud`
+    : undefined;
+}
+
+/**
+ * The operator moved to another Bitwarden organization or server against the last build: the
+ * machine account's access token in every namespace's hand-made Secret is the old one's, which
+ * the new organization or server does not know, and the inventory's entry ids name the old
+ * organization's entries. sm-operator (v2.0.0 `bitwardensecret_controller.go`) returns without
+ * touching a Secret when its pull fails: every BitwardenSecret fails its syncs, and the Secrets
+ * keep their last values, so no rotation reaches the cluster any more.
+ */
+export const accountChangedCheck: ChangeCheck = {
+  name: 'bitwarden-account-changed',
+  description:
+    "The secrets operator keeps the Bitwarden organization and server the last build deployed, or the build says what moves with them: the machine account's access token in every namespace and the inventory's entry ids belong to the old organization, so every sync fails and the Secrets keep their last values.",
+  check({ cluster, before, after, beforeValues, afterValues }) {
+    const was = {
+      organization: organizationOf(before),
+      server: serverOf(beforeValues.get(SM_OPERATOR_CHART_NAME)),
+    };
+    const now = {
+      organization: organizationOf(after),
+      server: serverOf(afterValues.get(SM_OPERATOR_CHART_NAME)),
+    };
+    const organization =
+      was.organization !== undefined &&
+      now.organization !== undefined &&
+      was.organization !== now.organization;
+    const server =
+      was.server !== undefined && now.server !== undefined && was.server !== now.server;
+    if (!organization && !server) return [];
+    const moves = [
+      ...(server ? [`from ${was.server} to ${now.server}`] : []),
+      ...(organization ? [`from the organization ${was.organization} to ${now.organization}`] : []),
+    ].join(', and ');
+    return [
+      warning({
+        code: 'bitwarden-account-changed',
+        path: settingsPath(cluster, COMPONENT, organization ? 'organizationId' : 'cloudRegion'),
+        output: `charts/${SM_OPERATOR_CHART_NAME}`,
+        value: organization ? now.organization : now.server,
+        message: `moves the secrets operator of cluster "${cluster.name}" ${moves}, which the last build deployed: the machine account's access token in every namespace's hand-made Secret belongs to the old ${organization ? 'organization' : 'server'}, and the inventory's entry ids name its entries, so every BitwardenSecret fails its syncs and the operator leaves the Secrets as they are (sm-operator returns without touching a Secret when its pull fails): what is rotated from then on never reaches the cluster`,
+        expected: `before Argo CD syncs the change: the entries in the new ${organization ? 'organization' : 'server'} (new ids, mapped in the inventory), a machine account there with access to their projects, and its access token in each namespace's Secret as clusters/<cluster>/rotating-secrets.md says ("${TOKEN_SECTION}"); then sync every BitwardenSecret by hand ("${MAPPED_ANEW}" there)`,
+      }),
+    ];
+  },
+};
+
 /** The comparisons with the last build's charts (`Component.changes`). */
-export const bitwardenChanges: readonly ChangeCheck[] = [mapChangedCheck];
+export const bitwardenChanges: readonly ChangeCheck[] = [mapChangedCheck, accountChangedCheck];
