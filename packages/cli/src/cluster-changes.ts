@@ -417,6 +417,47 @@ export function nodeRoleIssues(
 }
 
 /**
+ * A warning for each node the last build's runbook names at another address than the definition
+ * now gives it. The running node keeps its old address until a config with the new one applies
+ * there, while this build's runbook (and "Later: changing Talos settings") reaches it at the new
+ * one, where nothing answers yet; with the nodes' firewall, the other nodes admit each node by its
+ * address (per-address rules), so its traffic to them is dropped until both sides have the new
+ * configs. Talos moves a control plane's etcd peer URL itself (v1.12.11 etcd
+ * `advertised_peer.go`), but talosctl's endpoints name the old address.
+ */
+export function nodeAddressIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const cluster of platform.clusters) {
+    const runbook = previous(cluster.name)?.get('RUNBOOK.md');
+    if (runbook === undefined) continue;
+    const deployed = new Map(
+      (deployedCluster({ runbook }).nodes ?? []).map((node) => [node.hostname, node]),
+    );
+    for (const node of cluster.nodes) {
+      const was = deployed.get(node.hostname);
+      // A node given another role is node-role-changed's (it is retired and added again).
+      if (was === undefined || was.address === node.address || was.role !== node.role) continue;
+      const controlPlane = node.role === 'controlplane';
+      const config = controlPlane ? 'controlplane.yaml' : 'worker.yaml';
+      issues.push(
+        warning({
+          code: 'node-address-changed',
+          path: ['clusters', cluster.index, 'nodes', node.index, 'address'],
+          output: `clusters/${cluster.name}/RUNBOOK.md`,
+          value: node.address,
+          message: `moves node "${node.hostname}" of cluster "${cluster.name}" from ${was.address}, which the last build's runbook names (clusters/${cluster.name}/RUNBOOK.md), to ${node.address}: the running node answers at ${was.address} until a config with the new address applies there, while this build's runbook reaches it at ${node.address} only, and where the nodes' firewall runs the other nodes admit each node by its address, so its traffic to them (${controlPlane ? 'etcd, ' : ''}the kubelet, the tunnel) is dropped until both sides have the new configs`,
+          expected: `once the machine configs are generated again ("Later: changing Talos settings"), its new config applied at the old address first (\`talosctl apply-config -n ${was.address} -f "$TALOS_DIR"/${config} --config-patch @clusters/${cluster.name}/talos/nodes/${node.hostname}.yaml\`), then every other node's at once${controlPlane ? ", with every other etcd member up (Talos moves the member's peer URL itself), and talosctl's endpoints set again (`talosctl config endpoint` with the control planes' new addresses)" : ''}; or retire the node with the last build's runbook and add it again at the new address`,
+        }),
+      );
+    }
+  }
+  return issues;
+}
+
+/**
  * An error for each cluster whose disk encryption (the control-plane patch's STATE and EPHEMERAL
  * `VolumeConfig`) changes from what the last build wrote. Talos encrypts them when it formats them,
  * at install, and never converts them: given a config without encryption, a node finds its

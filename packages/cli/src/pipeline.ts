@@ -67,6 +67,7 @@ import {
   clusterChangeIssues,
   diskEncryptionIssues,
   installerIssues,
+  nodeAddressIssues,
   nodeRoleIssues,
   removedClusterIssues,
   removedNodeIssues,
@@ -895,6 +896,7 @@ export async function generate(
     issues.push(...installerIssues(platform, previousCluster, files));
     issues.push(...removedNodeIssues(platform, previousCluster));
     issues.push(...nodeRoleIssues(platform, previousCluster));
+    issues.push(...nodeAddressIssues(platform, previousCluster));
     issues.push(...diskEncryptionIssues(platform, previousCluster, files));
     issues.push(...addedHandMadeSecretIssues(platform, previousCluster, files));
   }

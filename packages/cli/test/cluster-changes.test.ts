@@ -577,3 +577,46 @@ describe("a node's role or a cluster's disk encryption changed from what the las
     expect(codes(await over(definition), 'disk-encryption-changed')).toEqual([]);
   }, 180_000);
 });
+
+describe("a node's address changed from what the last build wrote", () => {
+  it('warns at the address, naming the old one to apply the new config at first; a worker without the etcd part', async () => {
+    const from = '        address: 10.20.10.13\n';
+    expect(definition.split(from)).toHaveLength(2);
+    const text = definition.replace(from, '        address: 10.20.10.23\n');
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = result.issues.filter((issue) => issue.code === 'node-address-changed');
+    expect(found.map((issue) => [issue.severity, issue.value, issue.path])).toEqual([
+      ['warning', '10.20.10.23', ['clusters', 1, 'nodes', 2, 'address']],
+    ]);
+    expect(found[0]?.position?.line).toBe(
+      text.split('\n').indexOf('        address: 10.20.10.23') + 1,
+    );
+    expect(found[0]?.message).toContain(
+      'moves node "staging-cp-3" of cluster "staging" from 10.20.10.13, which the last build\'s runbook names',
+    );
+    expect(found[0]?.expected).toContain(
+      '`talosctl apply-config -n 10.20.10.13 -f "$TALOS_DIR"/controlplane.yaml --config-patch @clusters/staging/talos/nodes/staging-cp-3.yaml`',
+    );
+    expect(found[0]?.expected).toContain('with every other etcd member up');
+    // The runbook this build writes reaches the node at its new address only
+    const runbook = result.files.find((file) => file.path === 'clusters/staging/RUNBOOK.md');
+    expect(String(runbook?.content)).toContain('talosctl apply-config -n 10.20.10.23 ');
+    expect(String(runbook?.content)).not.toContain('talosctl apply-config -n 10.20.10.13 ');
+    // A worker: no etcd
+    const worker =
+      '      - hostname: prod-worker-1\n        role: worker\n        address: 10.30.10.21\n';
+    expect(definition.split(worker)).toHaveLength(2);
+    const moved = await over(
+      definition.replace(worker, worker.replace('10.30.10.21', '10.30.10.31')),
+    );
+    const w = moved.issues.filter((issue) => issue.code === 'node-address-changed');
+    expect(w.map((issue) => issue.value)).toEqual(['10.30.10.31']);
+    expect(w[0]?.expected).not.toContain('etcd');
+    expect(w[0]?.expected).toContain('"$TALOS_DIR"/worker.yaml');
+    // The same addresses: none
+    expect(
+      (await over(definition)).issues.filter((issue) => issue.code === 'node-address-changed'),
+    ).toEqual([]);
+  }, 180_000);
+});
