@@ -146,7 +146,11 @@ export function oidcFlows(
   }));
 }
 
-/** The onboarding's text of a route's login: what to configure in the application. */
+/**
+ * The onboarding's text of a route's login: what to configure in the application. The CLI's
+ * `application-login-changed` reads it back from the last build's runbook, part by part (split at
+ * "; " outside parentheses), and names the parts that changed: keep one setting per part.
+ */
 export function oidcLoginText(login: OidcLogin): string {
   const client = login.client;
   const issuer = client.issuer ?? '<issuer>';

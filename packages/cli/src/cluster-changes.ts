@@ -26,6 +26,7 @@ import {
   type ResolvedCluster,
   type ResolvedPlatform,
   rootApplicationName,
+  settingsPath,
   talosUpgradeRefusal,
   warning,
 } from '@homelab/core';
@@ -488,6 +489,102 @@ export function diskEncryptionIssues(
         expected: `talos.diskEncryption: ${was} while the cluster runs; to change it, reinstall each node with the new setting (retire it with the runbook's block, then add it again, one at a time, applying the new configs to no node that was not reinstalled), or rebuild the cluster; ${ALLOW}`,
       }),
     );
+  }
+  return issues;
+}
+
+/** Where a route's login through the OIDC provider starts in the onboarding (applications' oidc.ts). */
+const OIDC_LOGIN = "login: the application's own, through the platform's OIDC provider: ";
+
+/** `text` split at each "; " outside parentheses (a part may hold "(…; …)"). */
+function loginParts(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const character = text[i];
+    if (character === '(') depth++;
+    else if (character === ')') depth = Math.max(0, depth - 1);
+    else if (depth === 0 && character === ';' && text[i + 1] === ' ') {
+      parts.push(text.slice(start, i));
+      start = i + 2;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/**
+ * Per application of a runbook's onboarding ("What each application needs:", applications'
+ * onboarding.ts: `- **<app>**, namespace …`, then its routes `  - route \`<url>\`: …`), what its
+ * routes' OIDC logins say to configure: each route that logs in (`route <url>`) and each part of
+ * its login (oidc.ts `oidcLoginText`, parts joined by "; ").
+ */
+function applicationLogins(runbook: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  let app: string | undefined;
+  for (const line of runbook.split('\n')) {
+    const heading = /^- \*\*([^*]+)\*\*, namespace `/.exec(line);
+    if (heading !== null) {
+      app = heading[1] as string;
+      continue;
+    }
+    if (!line.startsWith('  ')) {
+      if (line.trim() !== '') app = undefined;
+      continue;
+    }
+    const route = /^ {2}- route `([^`]+)`/.exec(line);
+    const at = line.indexOf(OIDC_LOGIN);
+    if (app === undefined || route === null || at < 0) continue;
+    const parts = out.get(app) ?? new Set<string>();
+    parts.add(`route \`${route[1]}\``);
+    for (const part of loginParts(line.slice(at + OIDC_LOGIN.length).replace(/\.$/, ''))) {
+      parts.add(part);
+    }
+    out.set(app, parts);
+  }
+  return out;
+}
+
+/**
+ * A warning for each application whose login through the platform's OIDC provider changes from
+ * what the last build's runbook told to configure (its client id, secret, redirect URIs, issuer,
+ * the CA to trust: a route renamed takes the default client id and Secret name with it, another
+ * domain or issuer moves the issuer). The application's workloads are the user's own, deployed
+ * outside the platform with those settings: the provider registers the new client at the sync
+ * (the old one gone), the old client's Secret goes with its BitwardenSecret, and the login fails
+ * until the application is configured again.
+ */
+export function applicationLoginIssues(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+  files: readonly GeneratedFile[],
+): Issue[] {
+  const issues: Issue[] = [];
+  for (const { cluster, path, old, now } of changedClusterFiles(
+    platform,
+    previous,
+    files,
+    'RUNBOOK.md',
+  )) {
+    const before = applicationLogins(old);
+    for (const [app, parts] of applicationLogins(now.content)) {
+      const was = before.get(app);
+      if (was === undefined) continue;
+      const added = [...parts].filter((part) => !was.has(part));
+      const gone = [...was].filter((part) => !parts.has(part));
+      if (added.length === 0 && gone.length === 0) continue;
+      issues.push(
+        warning({
+          code: 'application-login-changed',
+          path: settingsPath(cluster, 'applications'),
+          output: path,
+          value: app,
+          message: `changes how application ${app} logs in through the platform's OIDC provider on cluster "${cluster.name}", from what the last build's runbook said to configure: now ${added.length === 0 ? '(nothing new)' : added.join('; ')}${gone.length === 0 ? '' : `; no longer ${gone.join('; ')}`}. The application runs with the old settings (its workloads are yours, deployed outside the platform): once Argo CD syncs this change the provider knows only the new client, a Secret no longer named goes with its BitwardenSecret, and the application's login fails until it is configured again`,
+          expected: `the application's own OIDC settings changed to the new ones as the Argo CD sync lands (the runbook's "What each application needs" has them whole); or, where only a name changed (a route renamed), the old ones kept in the definition: the route's \`oidc.clientId\` and \`oidc.clientSecret.secretName\``,
+        }),
+      );
+    }
   }
   return issues;
 }

@@ -64,6 +64,7 @@ import { chartUpgradeIssues } from './chart-upgrades.js';
 import { claimChangeIssues } from './claim-changes.js';
 import {
   addedHandMadeSecretIssues,
+  applicationLoginIssues,
   clusterChangeIssues,
   diskEncryptionIssues,
   installerIssues,
@@ -899,6 +900,7 @@ export async function generate(
     issues.push(...nodeAddressIssues(platform, previousCluster));
     issues.push(...diskEncryptionIssues(platform, previousCluster, files));
     issues.push(...addedHandMadeSecretIssues(platform, previousCluster, files));
+    issues.push(...applicationLoginIssues(platform, previousCluster, files));
   }
   if (input.previousClusters !== undefined) {
     issues.push(...removedClusterIssues(platform, input.previousClusters));

@@ -620,3 +620,53 @@ describe("a node's address changed from what the last build wrote", () => {
     ).toEqual([]);
   }, 180_000);
 });
+
+describe("an application's login through the OIDC provider changed from what the last build's runbook said", () => {
+  const logins = (result: GenerateResult): Issue[] =>
+    result.issues.filter((issue) => issue.code === 'application-login-changed');
+
+  it('warns per cluster where a renamed route takes the client id, Secret and redirect URI with it, naming only what changed', async () => {
+    expect(definition.split('          - host: paperless\n')).toHaveLength(2);
+    const text = definition
+      .replace('          - host: paperless\n', '          - host: docs\n')
+      .replaceAll('paperless/paperless-oidc:', 'paperless/docs-oidc:');
+    const result = await over(text);
+    expect(result.files.length).toBeGreaterThan(0);
+    const found = logins(result);
+    expect(found.map((issue) => [issue.severity, issue.value, issue.output])).toEqual([
+      ['warning', 'paperless', 'clusters/dev/RUNBOOK.md'],
+      ['warning', 'paperless', 'clusters/prod/RUNBOOK.md'],
+      ['warning', 'paperless', 'clusters/staging/RUNBOOK.md'],
+    ]);
+    const prod = found[1]?.message ?? '';
+    expect(prod).toContain(
+      'changes how application paperless logs in through the platform\'s OIDC provider on cluster "prod", from what the last build\'s runbook said to configure: now route `https://docs.lab.example.com/`; client id `docs`; the client secret from key `client-secret` of the Secret `docs-oidc`',
+    );
+    expect(prod).toContain(
+      '; no longer route `https://paperless.lab.example.com/`; client id `paperless`;',
+    );
+    expect(prod).toContain(
+      'redirect URI `https://paperless.lab.example.com/accounts/oidc/authelia/login/callback/`',
+    );
+    // what stayed is not named: the issuer, the scopes, PKCE
+    expect(prod).not.toContain('issuer `https://auth.lab.example.com`');
+    expect(prod).not.toContain('scopes');
+    expect(found[1]?.expected).toContain('`oidc.clientId` and `oidc.clientSecret.secretName`');
+    // The same definition: none
+    expect(logins(await over(definition))).toEqual([]);
+  }, 180_000);
+
+  it("warns where a cluster's own domain moves the issuer and the redirect URIs", async () => {
+    const from = '  - name: prod\n    environment: production\n';
+    expect(definition.split(from)).toHaveLength(2);
+    const result = await over(
+      definition.replace(from, `${from}    domain: prod.lab.example.com\n`),
+    );
+    const found = logins(result);
+    expect(found.map((issue) => issue.output)).toEqual(['clusters/prod/RUNBOOK.md']);
+    expect(found[0]?.message).toContain(
+      'now route `https://paperless.prod.lab.example.com/`; configure the application with issuer `https://auth.prod.lab.example.com`',
+    );
+    expect(found[0]?.message).toContain('no longer route `https://paperless.lab.example.com/`');
+  }, 180_000);
+});
