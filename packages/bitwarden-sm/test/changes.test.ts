@@ -30,6 +30,7 @@ describe('bitwarden-map-changed', () => {
   it('is registered as a change check of the component', () => {
     expect(bitwardenSmComponent.changes?.map((check) => check.name)).toEqual([
       'bitwarden-map-changed',
+      'bitwarden-account-changed',
     ]);
   });
 
