@@ -420,6 +420,9 @@ describe('OIDC login', () => {
       cliClientID: 'argocd-cli',
       // No offline_access and no threshold by default: the session ends with the ID token
       requestedScopes: ['openid', 'profile', 'email', 'groups'],
+      // The web login with PKCE (v3.4.4 util/oidc/oidc.go: an S256 challenge, the verifier at
+      // the code exchange), which the web client's registration requires
+      enablePKCEAuthentication: true,
     });
     // renewSessions: offline_access, for the refresh token the server renews the browser's
     // session with, and half of Authelia's default hour, assumed until a provider states its
@@ -554,7 +557,8 @@ describe('OIDC login', () => {
         scopes: ['openid', 'profile', 'email', 'groups'],
         // The RBAC reads the groups from the ID token, the CLI's included.
         idTokenClaims: ['email', 'groups'],
-        pkce: false,
+        // the provider requires PKCE of it: oidc.config's enablePKCEAuthentication sends it
+        pkce: true,
         public: false,
         secret: { namespace: 'argocd', name: 'argocd-oidc', key: 'client-secret' },
         policy: 'one_factor',

@@ -507,6 +507,8 @@ function oidcConfig(
     ...(privateCa ? { rootCA: `$${OIDC_CA_SECRET}:ca.crt` } : {}),
     ...(settings.oidc.cliClientId === undefined ? {} : { cliClientID: settings.oidc.cliClientId }),
     requestedScopes: [...webScopes(settings.oidc.renewSessions)],
+    // PKCE on the web login (S256), which the provider requires of the web client (oidc.ts).
+    enablePKCEAuthentication: true,
     // With `renewSessions`, the server renews a browser's session with the refresh token of its
     // login (refreshTokenThreshold in oidc.ts); a Go duration (settings.go
     // RefreshTokenThresholdWithConfig: time.ParseDuration, 0 when it fails).

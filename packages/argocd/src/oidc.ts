@@ -99,7 +99,7 @@ function groupsWithOrigins(
 }
 
 /**
- * The clients Argo CD logs users in with: the web UI's (confidential, its secret only a
+ * The clients Argo CD logs users in with: the web UI's (confidential, PKCE, its secret only a
  * reference: the same Secret key Argo CD reads, filled by the secrets provider), and the CLI's
  * (`argocd login --sso`: public, PKCE, a loopback redirect). Both trust `issuer`.
  */
@@ -123,7 +123,10 @@ export function argocdOidcClients(
     // then lasts as long as the UI is in use instead of an hour.
     scopes: webScopes(oidc.renewSessions),
     idTokenClaims: ARGOCD_ID_TOKEN_CLAIMS,
-    pkce: false,
+    // oidc.config's enablePKCEAuthentication: the server's login sends an S256 challenge and its
+    // code exchange the verifier, with the client secret (v3.4.4 util/oidc/oidc.go `usePKCE`),
+    // so a login code read on its way back (a log, a proxy) is of no use without the verifier.
+    pkce: true,
     public: false,
     secret: oidc.clientSecret,
     policy: oidc.policy,
