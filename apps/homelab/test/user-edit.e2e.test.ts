@@ -207,13 +207,17 @@ function adapt(definition: string): string {
     .replaceAll('argocd-dev', 'argocd-edge')
     .replaceAll('grafana-dev', 'grafana-edge')
     // Restic repository entries of its own: each repository URL names its cluster, and one
-    // entry holds one value (bitwarden-entry-values refuses one shared with dev).
+    // entry holds one value (bitwarden-entry-values refuses one shared with dev); and an OIDC
+    // signing key of its own (bitwarden-own-entry warns of one shared with dev: whoever reads
+    // dev's entry would sign what edge's Argo CD accepts).
     .replace(
       '    components:\n',
       '    components:\n      bitwarden-sm:\n        secrets:\n          paperless/data-restic:\n' +
         '            RESTIC_REPOSITORY: 5a1f0c3e-0000-4000-8000-000000000030\n' +
         '          wiki/pages-restic:\n' +
-        '            RESTIC_REPOSITORY: 5a1f0c3e-0000-4000-8000-000000000031\n',
+        '            RESTIC_REPOSITORY: 5a1f0c3e-0000-4000-8000-000000000031\n' +
+        '          authelia/authelia-files:\n' +
+        '            oidc.jwk.rs256.pem: 5a1f0c3e-0000-4000-8000-000000000032\n',
     );
   expect(edge).toContain('5a1f0c3e-0000-4000-8000-000000000030');
   // Kubernetes releases of their own: the API server's validation runs with the build of each
