@@ -1,6 +1,6 @@
 // Checks of the generated Applications and AppProjects. Pure: objects in, issues out.
 import type { Issue, KubeObject, ObjectValidator, PathSegment } from '@homelab/core';
-import { error } from '@homelab/core';
+import { error, list, record } from '@homelab/core';
 // Single-model imports: the group indexes load every model of the API (hundreds of modules).
 import { Application } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import { AppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
@@ -14,16 +14,6 @@ export interface LocatedObject {
 }
 
 type Json = unknown;
-
-function record(value: Json): { [key: string]: Json } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as { [key: string]: Json })
-    : {};
-}
-
-function list(value: Json): Json[] {
-  return Array.isArray(value) ? value : [];
-}
 
 function text(value: Json): string | undefined {
   return typeof value === 'string' ? value : undefined;

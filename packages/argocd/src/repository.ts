@@ -16,6 +16,7 @@ import {
   isDnsName,
   isIp,
   type ResolvedPlatform,
+  record,
   requireVariable,
   SECRET_APPLY,
   type SystemCheck,
@@ -24,7 +25,7 @@ import {
   shellQuote,
   valuesSource,
 } from '@homelab/core';
-import { argocdDeployments, record } from './checks.js';
+import { argocdDeployments } from './checks.js';
 
 /** The namespace the hand-made repository Secret lives in (Argo CD's). */
 const NAMESPACE = 'argocd';

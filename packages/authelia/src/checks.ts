@@ -7,7 +7,10 @@ import {
   error,
   groupKindOf,
   type Issue,
+  type Json,
+  list,
   type RouteRequest,
+  record,
   type SystemCheck,
   type SystemInput,
   settingsPath,
@@ -19,18 +22,6 @@ import { CLIENTS_SECRET, SECRET_KEYS } from './settings.js';
 import { AUTHELIA_VALUES_KEY } from './values.js';
 
 const COMPONENT = 'authelia';
-
-type Json = { [key: string]: unknown };
-
-function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
 
 /** Authelia's deployed chart values (`authelia:`) on a cluster where it is the OIDC provider. */
 function autheliaValues(

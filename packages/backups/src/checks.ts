@@ -10,9 +10,12 @@ import {
   error,
   type Issue,
   ignoredField,
+  type Json,
   type KubeObject,
+  list,
   parseCron,
   quantityBytes,
+  record,
   type SystemCheck,
   settingsPath,
 } from '@homelab/core';
@@ -20,18 +23,6 @@ import { ROLE_LABEL, VOLSYNC_POPULATOR, VOLUME_LABEL, WINDOW_ANNOTATION } from '
 import { VOLSYNC_CHART_VERSION } from './versions.js';
 
 const COMPONENT = 'backups';
-
-type Json = { [key: string]: unknown };
-
-function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
-}
-
-function list(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
 
 function objects(deployed: DeployedCluster): DeployedObject[] {
   return deployed.applications.flatMap((app) => app.objects);

@@ -10,7 +10,9 @@ import {
   error,
   groupKindOf,
   type Issue,
+  type Json,
   type KubeObject,
+  record,
   type SystemCheck,
   type SystemInput,
   settingsPath,
@@ -26,14 +28,6 @@ import { SM_OPERATOR_CHART } from './versions.js';
 const SM_OPERATOR_CHART_NAME = SM_OPERATOR_CHART.name;
 
 const COMPONENT = 'bitwarden-sm';
-
-type Json = { [key: string]: unknown };
-
-function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
-}
 
 /** The BitwardenSecrets deployed on a cluster, with where each is generated. */
 function bitwardenSecrets(

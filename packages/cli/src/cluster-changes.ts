@@ -30,7 +30,7 @@ import {
   talosUpgradeRefusal,
   warning,
 } from '@homelab/core';
-import { deployedCluster } from '@homelab/talos-config';
+import { type DeployedNode, deployedCluster } from '@homelab/talos-config';
 
 /** The files of clusters/<cluster>/ the comparison reads, relative to that folder. */
 export const DEPLOYED_CLUSTER_FILES = [
@@ -342,6 +342,23 @@ export function installerIssues(
 }
 
 /**
+ * The nodes the last build's runbook names (`deployedCluster`'s `nodes`), by hostname, for each
+ * cluster of the definition the last build wrote a runbook for: what the node checks below compare
+ * the definition's nodes with.
+ */
+function deployedNodes(
+  platform: ResolvedPlatform,
+  previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
+): { cluster: ResolvedCluster; nodes: ReadonlyMap<string, DeployedNode> }[] {
+  return platform.clusters.flatMap((cluster) => {
+    const runbook = previous(cluster.name)?.get('RUNBOOK.md');
+    if (runbook === undefined) return [];
+    const nodes = deployedCluster({ runbook }).nodes ?? [];
+    return [{ cluster, nodes: new Map(nodes.map((node) => [node.hostname, node])) }];
+  });
+}
+
+/**
  * A warning for each node the last build's runbook names (`deployedCluster`'s `nodes`) that the
  * cluster's definition no longer has: the build takes it out of the runbook and the patches, but
  * nothing touches the running node, which stays in the cluster with its pods and what the
@@ -353,11 +370,9 @@ export function removedNodeIssues(
   previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const cluster of platform.clusters) {
-    const runbook = previous(cluster.name)?.get('RUNBOOK.md');
-    if (runbook === undefined) continue;
+  for (const { cluster, nodes } of deployedNodes(platform, previous)) {
     const kept = new Set(cluster.nodes.map((node) => node.hostname));
-    for (const node of deployedCluster({ runbook }).nodes ?? []) {
+    for (const node of nodes.values()) {
       if (kept.has(node.hostname)) continue;
       const role = node.role === 'controlplane' ? 'a control plane' : 'a worker';
       issues.push(
@@ -389,14 +404,9 @@ export function nodeRoleIssues(
   previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const cluster of platform.clusters) {
-    const runbook = previous(cluster.name)?.get('RUNBOOK.md');
-    if (runbook === undefined) continue;
-    const roles = new Map(
-      (deployedCluster({ runbook }).nodes ?? []).map((node) => [node.hostname, node]),
-    );
+  for (const { cluster, nodes } of deployedNodes(platform, previous)) {
     for (const node of cluster.nodes) {
-      const was = roles.get(node.hostname);
+      const was = nodes.get(node.hostname);
       if (was === undefined || was.role === node.role) continue;
       const etcd =
         was.role === 'controlplane'
@@ -431,14 +441,9 @@ export function nodeAddressIssues(
   previous: (cluster: string) => ReadonlyMap<string, string> | undefined,
 ): Issue[] {
   const issues: Issue[] = [];
-  for (const cluster of platform.clusters) {
-    const runbook = previous(cluster.name)?.get('RUNBOOK.md');
-    if (runbook === undefined) continue;
-    const deployed = new Map(
-      (deployedCluster({ runbook }).nodes ?? []).map((node) => [node.hostname, node]),
-    );
+  for (const { cluster, nodes } of deployedNodes(platform, previous)) {
     for (const node of cluster.nodes) {
-      const was = deployed.get(node.hostname);
+      const was = nodes.get(node.hostname);
       // A node given another role is node-role-changed's (it is retired and added again).
       if (was === undefined || was.address === node.address || was.role !== node.role) continue;
       const controlPlane = node.role === 'controlplane';

@@ -192,7 +192,7 @@ export {
   warning,
   wordList,
 } from './issues.js';
-export { isJson, isJsonTable } from './json-access.js';
+export { isJson, isJsonTable, type Json, list, record } from './json-access.js';
 export {
   jsonEqual,
   manifestLayer,

@@ -10,7 +10,9 @@ import {
   fileDocuments,
   generatedFile,
   type Issue,
+  type Json,
   parseBoundedWait,
+  record,
   runbookPath,
   type SystemCheck,
   type SystemInput,
@@ -22,14 +24,6 @@ import { RECURRING_JOB_SOURCE_LABEL, recurringJobGroupLabel, TIER_LABEL } from '
 import { LONGHORN_CSI_DRIVER } from './versions.js';
 
 const COMPONENT = 'longhorn';
-
-type Json = { [key: string]: unknown };
-
-function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
-}
 
 /**
  * The clusters where Longhorn is the storage provider and the platform is deployed through its

@@ -1,7 +1,7 @@
 // What a cluster runs, read back from the files the last build generated for it: the facts a
 // running Talos cluster cannot change at will (its pod and service networks, the Talos and
 // Kubernetes releases it is on). Pure: the CLI reads the files and hands over their text.
-import { parseAllDocuments } from '@homelab/core';
+import { isJson, type Json, parseAllDocuments, record } from '@homelab/core';
 
 /** The generated files of one cluster, as the last build wrote them (`undefined`: missing). */
 export interface DeployedClusterFiles {
@@ -67,12 +67,6 @@ function runbookNodes(runbook: string): DeployedNode[] {
   return [...nodes.values()];
 }
 
-function record(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : undefined;
-}
-
 function strings(value: unknown): readonly string[] | undefined {
   return Array.isArray(value) && value.every((entry) => typeof entry === 'string')
     ? (value as string[])
@@ -103,14 +97,15 @@ function patchFacts(
     return {};
   }
   // The v1alpha1 document is the one without `kind` (the others are Talos' typed documents).
-  const v1alpha1 = documents.map(record).find((doc) => doc !== undefined && doc.kind === undefined);
+  const objects = documents.filter(isJson);
+  const v1alpha1 = objects.find((doc) => doc.kind === undefined);
   if (v1alpha1 === undefined) return {};
-  const network = record(record(v1alpha1.cluster)?.network);
-  const pods = strings(network?.podSubnets);
-  const services = strings(network?.serviceSubnets);
-  const image = record(record(v1alpha1.machine)?.install)?.image;
+  const network = record(record(v1alpha1.cluster).network);
+  const pods = strings(network.podSubnets);
+  const services = strings(network.serviceSubnets);
+  const image = record(record(v1alpha1.machine).install).image;
   const tag = typeof image === 'string' ? IMAGE_TAG.exec(image)?.[1] : undefined;
-  const encryption = diskEncryptionOf(documents);
+  const encryption = diskEncryptionOf(objects);
   return {
     ...(encryption === undefined ? {} : { diskEncryption: encryption }),
     ...(pods === undefined ? {} : { podCidrs: pods }),
@@ -127,11 +122,9 @@ function patchFacts(
  * `none` without a STATE `VolumeConfig` or without its `encryption`; `undefined` for a key of
  * another kind (not compared).
  */
-function diskEncryptionOf(documents: readonly unknown[]): DeployedClusterFacts['diskEncryption'] {
-  const state = documents
-    .map(record)
-    .find((doc) => doc?.kind === 'VolumeConfig' && doc.name === 'STATE');
-  const keys = record(state?.encryption)?.keys;
+function diskEncryptionOf(documents: readonly Json[]): DeployedClusterFacts['diskEncryption'] {
+  const state = documents.find((doc) => doc.kind === 'VolumeConfig' && doc.name === 'STATE');
+  const keys = record(state?.encryption).keys;
   if (state === undefined || keys === undefined) return 'none';
   const first = Array.isArray(keys) ? record(keys[0]) : undefined;
   if (first?.tpm !== undefined) return 'tpm';

@@ -19,6 +19,7 @@ import {
   pauseAutoSyncCommands,
   READ_ALONE_NOTE,
   readCommand,
+  record,
   rootManualSync,
   SUPPORTED_TALOS,
   shellQuote,
@@ -284,12 +285,6 @@ function identifyText(node: ResolvedNode): string {
   if (link.busPath !== undefined) return `a link with \`busPath: ${link.busPath}\``;
   if (link.driver !== undefined) return `a link with \`driver: ${link.driver}\``;
   return `the link \`id: ${node.linkName}\``;
-}
-
-function record(value: unknown): { readonly [key: string]: unknown } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as { readonly [key: string]: unknown })
-    : {};
 }
 
 /** The Helm source of an Application: chart path, release name and value files. */
