@@ -8,7 +8,9 @@ import {
   error,
   groupKindOf,
   type Issue,
+  type Json,
   parseYaml,
+  record,
   type SystemCheck,
   type SystemInput,
   settingsPath,
@@ -27,8 +29,6 @@ import { goDuration } from './oidc.js';
 
 const COMPONENT = 'argocd';
 const VALUES_KEY = 'argo-cd';
-
-type Json = { [key: string]: unknown };
 
 /**
  * The YAML texts of the argo-cd values (`oidc.config`, `resource.exclusions`) as parsed, by
@@ -51,12 +51,6 @@ export function parsedText(text: string): unknown {
   }
   if ('error' in entry) throw entry.error;
   return entry.value;
-}
-
-export function record(value: unknown): Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : {};
 }
 
 /**
@@ -426,6 +420,43 @@ export const oidcScopesCheck: SystemCheck = {
           }),
         );
       }
+    }
+    return issues;
+  },
+};
+
+/**
+ * Argo CD's web login sends a PKCE challenge where its OIDC client is declared with PKCE, which
+ * the provider then requires of it (`oidc-clients-registered` checks the registration follows the
+ * declaration). The server's login sends `code_challenge` (S256) only when `oidc.config` sets
+ * `enablePKCEAuthentication: true` (v3.4.4 util/settings/settings.go `OAuth2UsePKCE`, a Go bool:
+ * a string "true" fails the whole `oidc.config`); `argocd login --sso` always sends one
+ * (cmd/argocd/commands/login.go), so only the web client is compared. A provider that requires
+ * PKCE answers an authorization request without a challenge with `invalid_request` (authelia
+ * oauth2-provider v0.2.22 handler/pkce `validateNoPKCE`): nobody logs in on the web.
+ */
+export const oidcPkceCheck: SystemCheck = {
+  name: 'argocd-oidc-pkce',
+  description:
+    "Where Argo CD's web OIDC client (`clientID` of `oidc.config`) is declared with PKCE, `oidc.config` sets `enablePKCEAuthentication: true`. Why: the provider registers the client as it is declared and then requires a code challenge of it, while Argo CD's server sends one only with that setting (the CLI always does); without it every web login ends at the provider with invalid_request.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const { deployed, app, config } of oidcConfigs(input)) {
+      const clients = deployed.run.contributions.get(COMPONENT)?.oidcClients ?? [];
+      const web = clients.find((candidate) => candidate.id === config.clientID);
+      if (web === undefined || !web.pkce || config.enablePKCEAuthentication === true) continue;
+      issues.push(
+        error({
+          code: 'argocd-oidc-pkce',
+          path: web.origins?.client ?? settingsPath(deployed.cluster, COMPONENT, 'oidc'),
+          output:
+            valuesSource(input, app, [VALUES_KEY, 'configs', 'cm', 'oidc.config']) ??
+            `charts/argo-cd/clusters/${deployed.cluster.name}.yaml`,
+          value: config.enablePKCEAuthentication ?? null,
+          message: `the web login of Argo CD on cluster "${deployed.cluster.name}" sends no PKCE challenge (oidc.config enablePKCEAuthentication is ${config.enablePKCEAuthentication === undefined ? 'not set' : JSON.stringify(config.enablePKCEAuthentication)}), while its OIDC client "${web.id}" is declared with PKCE, which the provider then requires: every web login ends at the provider with invalid_request`,
+          expected: 'enablePKCEAuthentication: true (a YAML boolean) in oidc.config',
+        }),
+      );
     }
     return issues;
   },

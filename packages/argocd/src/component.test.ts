@@ -35,6 +35,7 @@ import { describe, expect, it } from 'vitest';
 import {
   excludedKindsCheck,
   localAdminCheck,
+  oidcPkceCheck,
   oidcRefreshCheck,
   oidcScopesCheck,
   oidcTrustCheck,
@@ -1445,6 +1446,58 @@ describe('argocd-oidc-scopes', () => {
       ['offline_access'],
     ]);
     expect(issues[0]?.message).toContain('`argocd login --sso` of Argo CD on cluster "dev"');
+  });
+});
+
+describe('argocd-oidc-pkce', () => {
+  it('finds the web login sending PKCE, as its client is declared', () => {
+    const r = run(OIDC, [network(true)]);
+    expect(r.declared.prod?.oidcClients?.map((client) => [client.id, client.pkce])).toEqual([
+      ['argocd', true],
+      ['argocd-cli', true],
+    ]);
+    const configs = input(r)
+      .files.filter((file) => /^charts\/argo-cd\/clusters\/[^/]+\.yaml$/.test(file.path))
+      .map((file) => {
+        const values = parseYaml(file.content) as Loose;
+        return (parseYaml(values['argo-cd'].configs.cm['oidc.config']) as Loose)
+          .enablePKCEAuthentication;
+      });
+    expect(configs).toEqual([true, true, true]);
+    expect(oidcPkceCheck.check(input(r))).toEqual([]);
+  });
+
+  it.each([
+    ['without enablePKCEAuthentication', undefined, 'not set'],
+    ['with it false', false, 'false'],
+    ['with it the string "true"', 'true', '"true"'],
+  ])('reports a web login %s, whose client requires PKCE', (_, value, shown) => {
+    const issues = oidcPkceCheck.check(
+      editConfig(input(run(OIDC, [network(true)])), (config) => {
+        if (value === undefined) delete config.enablePKCEAuthentication;
+        else config.enablePKCEAuthentication = value;
+      }),
+    );
+    expect(issues.map((issue) => [issue.code, issue.path.join('.'), issue.value])).toEqual([
+      ['argocd-oidc-pkce', 'clusters.0.components.argocd.oidc', value ?? null],
+      ['argocd-oidc-pkce', 'clusters.1.components.argocd.oidc', value ?? null],
+      ['argocd-oidc-pkce', 'clusters.2.components.argocd.oidc', value ?? null],
+    ]);
+    expect(issues[2]?.message).toBe(
+      `the web login of Argo CD on cluster "prod" sends no PKCE challenge (oidc.config enablePKCEAuthentication is ${shown}), while its OIDC client "argocd" is declared with PKCE, which the provider then requires: every web login ends at the provider with invalid_request`,
+    );
+  });
+
+  it('leaves a web login without PKCE alone when its client is declared without it', () => {
+    const issues = oidcPkceCheck.check(
+      withClients(
+        editConfig(input(run(OIDC, [network(true)])), (config) => {
+          delete config.enablePKCEAuthentication;
+        }),
+        (client) => (client.public ? client : { ...client, pkce: false }),
+      ),
+    );
+    expect(issues).toEqual([]);
   });
 });
 
