@@ -1183,7 +1183,10 @@ quorum of the members: with a majority of the control planes dead, nothing can b
 the way back is a rebuild ({{#if disasterRecovery}}\`disaster-recovery.md\`{{else}}steps 2 to {{{lastStep}}} with the same \`secrets.yaml\`, a new cluster: no backup component runs here, so etcd's objects and the volumes' data are lost{{/if}}). Delete its
 Node before the new machine registers: with the same hostname, deleting it later would delete the
 new one. Until Talos' discovery service forgets the dead machine (its entry expires 30 minutes
-after its last refresh), \`talosctl health\` may still expect it.
+after its last refresh), \`talosctl health\` may still expect it. Each block is one chain
+(\`&&\`) from the member's removal on: a removal etcd refuses leaves the Node alone, and what the
+components recover runs only once the Node is gone (a block run again goes on past a Node
+deleted already).
 {{#each lifecycle}}
 
 **{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if replaceRefusal}}: {{{replaceRefusal}}}.
@@ -1205,13 +1208,11 @@ API server, whose certificate names its own address).
 {{#if controlPlane}}
 talosctl -n {{shell peer}} etcd members
 export ETCD_MEMBER=
-talosctl -n {{shell peer}} etcd remove-member "\${ETCD_MEMBER:?set it to the ID etcd members lists for this node}"
-talosctl -n {{shell peer}} etcd members
+talosctl -n {{shell peer}} etcd remove-member "\${ETCD_MEMBER:?set it to the ID etcd members lists for this node}" &&
+talosctl -n {{shell peer}} etcd members &&
 {{/if}}
-kubectl{{#if server}} --server {{shell server}}{{/if}} delete node {{shell hostname}} --timeout=2m
-{{#if lost}}
-{{{lost.commands}}}
-{{/if}}
+kubectl{{#if server}} --server {{shell server}}{{/if}} delete node {{shell hostname}} --ignore-not-found --timeout=2m{{#if lost}} &&
+{{{lost.chainedAfter}}}{{/if}}
 \`\`\`
 {{/if}}
 {{/each}}

@@ -539,6 +539,8 @@ function lifecycleSteps(
           .flatMap((step) => step.commands)
           .map((command) => `${command} &&`)
           .join('\n'),
+        // The same continued from a command before them: the last one ends the chain.
+        chainedAfter: steps.flatMap((step) => step.commands).join(' &&\n'),
       };
 }
 

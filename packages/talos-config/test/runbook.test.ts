@@ -225,7 +225,7 @@ describe('the runbook template', () => {
       'lift.commands',
       'lift.pause',
       'lift.verify',
-      'lost.commands',
+      'lost.chainedAfter',
       'recover',
       'removedNode.defined',
       'removedNode.defined',
@@ -2585,6 +2585,60 @@ describe('adding, retiring and replacing nodes', () => {
     }
   });
 
+  it('replaces a dead node as one chain: a member removal etcd refuses leaves the Node, a Node not deleted leaves what the components recover', () => {
+    // A pasted block runs every line whatever the one before did: a remove-member that etcd
+    // refused (no quorum, a wrong ID) was followed by the Node's deletion, and a deletion that
+    // failed by the components' recovery of a node still registered.
+    const dir = mkdtempSync(join(tmpdir(), 'replace-chain-'));
+    try {
+      const log = join(dir, 'calls');
+      const stub = (name: string, body: string) =>
+        writeFileSync(join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${log}"\n${body}`, {
+          mode: 0o755,
+        });
+      stub('wait-gone', 'exit 0\n');
+      const block = (shellBlocks(replacing(ha).get('prod-cp-2')?.text ?? '')[0] as string).replace(
+        'export ETCD_MEMBER=\n',
+        'export ETCD_MEMBER=8f2c\n',
+      );
+      const run = (text: string, removeMember: number, deleteNode: number): string[] => {
+        stub('talosctl', `case "$*" in *remove-member*) exit ${removeMember};; esac\nexit 0\n`);
+        stub('kubectl', `exit ${deleteNode}\n`);
+        const runs = pasteShells().map((shell) => {
+          writeFileSync(log, '');
+          const result = spawnSync(shell.command, [...shell.args, text], {
+            env: { PATH: `${dir}:/usr/bin:/bin` },
+            encoding: 'utf8',
+          });
+          expect(result.error).toBeUndefined();
+          return readFileSync(log, 'utf8')
+            .split('\n')
+            .filter((call) => /^(talosctl .*remove-member|kubectl delete|wait-gone)/.test(call));
+        });
+        for (const other of runs.slice(1)) expect(other).toEqual(runs[0]);
+        return runs[0] ?? [];
+      };
+      // every command passes: the member, the Node, then the components' recovery
+      expect(run(block, 0, 0)).toEqual([
+        'talosctl -n 192.168.30.11 etcd remove-member 8f2c',
+        'kubectl delete node prod-cp-2 --ignore-not-found --timeout=2m',
+        'wait-gone prod-cp-2',
+      ]);
+      // etcd refuses the removal: the Node stays, nothing is recovered
+      expect(run(block, 1, 0)).toEqual(['talosctl -n 192.168.30.11 etcd remove-member 8f2c']);
+      // the Node's deletion fails: the components' recovery does not run
+      expect(run(block, 0, 1)).toEqual([
+        'talosctl -n 192.168.30.11 etcd remove-member 8f2c',
+        'kubectl delete node prod-cp-2 --ignore-not-found --timeout=2m',
+      ]);
+      // pasted as it is, without the member's ID: nothing is removed or deleted
+      const pasted = shellBlocks(replacing(ha).get('prod-cp-2')?.text ?? '')[0] as string;
+      expect(run(pasted, 0, 0)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps etcd's quorum of three control planes: one at a time, never the last", () => {
     const text = section(nodes(ha), '### Retiring a node', '**prod-cp-1**');
     expect(text).toContain(
@@ -2602,14 +2656,14 @@ describe('adding, retiring and replacing nodes', () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell parameter expansion, on purpose
       'talosctl -n 192.168.30.11 etcd remove-member ${ETCD_MEMBER:?set it to the ID etcd members lists for this node}',
       'talosctl -n 192.168.30.11 etcd members',
-      'kubectl delete node prod-cp-2 --timeout=2m',
+      'kubectl delete node prod-cp-2 --ignore-not-found --timeout=2m',
       'wait-gone prod-cp-2',
     ]);
     expect(cp?.text).toContain('- storage: node object gone');
     // nothing is reset: the machine is gone
     expect(cp?.commands.some((words) => words.includes('reset'))).toBe(false);
     expect(replacing(ha).get('prod-w-2')?.commands).toEqual([
-      ['kubectl', 'delete', 'node', 'prod-w-2', '--timeout=2m'],
+      ['kubectl', 'delete', 'node', 'prod-w-2', '--ignore-not-found', '--timeout=2m'],
     ]);
     // the dead node's leftovers go before the new machine is added
     const text = nodes(ha);
@@ -2731,6 +2785,7 @@ describe('adding, retiring and replacing nodes', () => {
       'delete',
       'node',
       'prod-cp-1',
+      '--ignore-not-found',
       '--timeout=2m',
     ]);
   });
