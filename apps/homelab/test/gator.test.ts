@@ -22,7 +22,10 @@
 //    error (gator denies with a compilation error; the evaluator refuses to compile the first and
 //    denies with an evaluation error on the second: it does not check types); a Deployment of the
 //    platform given a volume of the secrets provider's token and an `envFrom` of it (gator reports
-//    both with the provider-token template's messages, as the evaluator does).
+//    both with the provider-token template's messages, as the evaluator does); every Prometheus
+//    Operator kind naming the token as a credential at its first and its last credential path
+//    (each kind's own CEL validation compiled and run by gator: denied, and admitted with a
+//    Secret of its own).
 //
 // What gator does not do: it applies neither Gatekeeper's Config (`spec.match` excludedNamespaces
 // per process) nor the controller's `--exempt-namespace` flags (nothing in pkg/gator reads them;
@@ -49,6 +52,7 @@ import {
   configExemptNamespaces,
   evaluateConstraints,
   isExemptNamespace,
+  MONITOR_CREDENTIALS,
   runValidations,
   templatesByKind,
   withoutNulls,
@@ -668,6 +672,69 @@ suite(title, () => {
       expect(gatorLines(run.results ?? [])).toEqual(
         evaluatorLines([template], [constraint], [broken], policies.exempt).lines,
       );
+    },
+    10 * 60_000,
+  );
+
+  brokenRuns(
+    "denies every Prometheus Operator kind that names the secrets provider's token as a credential (its first and last path), admits the same with a Secret of its own, as the evaluator does (broken on purpose)",
+    () => {
+      if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
+      const { policies, constraint, template, deployment } = policyCase('HomelabProviderToken');
+      const token = (constraint.spec as { parameters: { secrets: string[] } }).parameters
+        .secrets[0] as string;
+      expect(token).toBeDefined();
+      const namespace = deployment.metadata.namespace as string;
+      const withSecret = (
+        kind: (typeof MONITOR_CREDENTIALS)[number],
+        path: readonly string[],
+        name: string,
+      ): KubeObject => {
+        const build = (rest: readonly string[]): unknown => {
+          const [segment, ...tail] = rest;
+          if (segment === undefined) return { name, key: 'token' };
+          if (segment === '[]') return [{}, build(tail)];
+          return { [segment]: build(tail) };
+        };
+        return {
+          apiVersion: `${kind.group}/${['AlertmanagerConfig', 'PrometheusAgent', 'ScrapeConfig'].includes(kind.kind) ? 'v1alpha1' : 'v1'}`,
+          kind: kind.kind,
+          metadata: {
+            name: `${kind.kind.toLowerCase()}-${kind.paths.indexOf(path)}-${name}`,
+            namespace,
+          },
+          spec: build(path),
+        } as KubeObject;
+      };
+      const broken: KubeObject[] = [];
+      const own: KubeObject[] = [];
+      for (const kind of MONITOR_CREDENTIALS) {
+        for (const path of new Set([kind.paths[0], kind.paths.at(-1)])) {
+          if (path === undefined) continue;
+          broken.push(withSecret(kind, path, token));
+          own.push(withSecret(kind, path, 'homelab-test-own'));
+        }
+      }
+      expect(broken.length).toBeGreaterThanOrEqual(2 * MONITOR_CREDENTIALS.length - 1);
+      const run = gatorOn([template], [constraint], broken);
+      expect(run.stderr.trim()).toBe('');
+      const results = run.results ?? [];
+      expect(
+        results.map((result) => `${result.violatingObject?.metadata.name}: ${result.msg}`).sort(),
+      ).toEqual(
+        broken
+          .map(
+            (object) =>
+              `${object.metadata.name}: ${object.kind} names the secrets provider token (${(constraint.spec as { parameters: { secrets: string[] } }).parameters.secrets.join(', ')}) as a credential: the Prometheus Operator would read it and Prometheus or Alertmanager send it out`,
+          )
+          .sort(),
+      );
+      expect(gatorLines(results)).toEqual(
+        evaluatorLines([template], [constraint], broken, policies.exempt).lines,
+      );
+      const admitted = gatorOn([template], [constraint], own);
+      expect(admitted.stderr.trim()).toBe('');
+      expect(admitted.results).toEqual([]);
     },
     10 * 60_000,
   );

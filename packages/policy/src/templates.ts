@@ -4,6 +4,8 @@
 // Variables Gatekeeper binds: `variables.anyObject` (the object under review) and
 // `variables.params` (the constraint's `spec.parameters`). Pure data.
 import type { JsonValue, KubeObject, Values } from '@homelab/core';
+import { MONITOR_CREDENTIALS } from './generated/monitor-credentials.js';
+import { credentialReferenceExpression } from './monitor-credentials.js';
 
 /** The policies, by the name the definition's exemptions use. */
 export const POLICY_NAMES = [
@@ -44,6 +46,11 @@ export interface PolicyDefinition {
    */
   readonly unchanged: string;
 }
+
+/** The Prometheus Operator's API group (`provider-token` reads its kinds' credentials). */
+const MONITOR_GROUP = 'monitoring.coreos.com';
+const MONITOR_MESSAGE =
+  "variables.anyObject.kind + ' names the secrets provider token (' + variables.params.secrets.join(', ') + ') as a credential: the Prometheus Operator would read it and Prometheus or Alertmanager send it out'";
 
 /** Kinds that carry a pod template (and Pods themselves). */
 export const WORKLOAD_KINDS: readonly MatchKinds[] = [
@@ -349,14 +356,25 @@ const CHECKS: readonly PolicyDefinition[] = [
     name: 'provider-token',
     kind: 'HomelabProviderToken',
     description:
-      "No pod reads the secrets provider's access token (the Secret made by hand in every namespace that gets a declared Secret) through a volume, a projected volume or an environment variable: the provider's operator reads it through the API, and a workload that read it could read every entry the cluster maps, other applications' included.",
-    match: WORKLOAD_KINDS,
+      "No pod reads the secrets provider's access token (the Secret made by hand in every namespace that gets a declared Secret) through a volume, a projected volume or an environment variable, and no Prometheus Operator object (a ServiceMonitor, PodMonitor, Probe, ScrapeConfig, AlertmanagerConfig, Prometheus, Alertmanager…) names it as a credential: the provider's operator reads it through the API, and a workload that read it, or a target or receiver Prometheus or Alertmanager sent it to, could read every entry the cluster maps, other applications' included.",
+    match: [
+      ...WORKLOAD_KINDS,
+      {
+        apiGroups: [...new Set(MONITOR_CREDENTIALS.map((kind) => kind.group))].sort(),
+        kinds: MONITOR_CREDENTIALS.map((kind) => kind.kind),
+      },
+    ],
     parameters: {
       type: 'object',
       properties: { secrets: { type: 'array', items: { type: 'string' } } },
     },
     variables: [
-      POD_SPEC,
+      // The Prometheus Operator's kinds have no pod spec: their credentials are read below.
+      {
+        name: 'monitor',
+        expression: `variables.anyObject.apiVersion.startsWith('${MONITOR_GROUP}/')`,
+      },
+      { name: 'podSpec', expression: `variables.monitor ? {} : (${POD_SPEC.expression})` },
       ALL_CONTAINERS,
       {
         name: 'tokenVolumes',
@@ -380,8 +398,13 @@ const CHECKS: readonly PolicyDefinition[] = [
         messageExpression:
           "'containers reading the secrets provider token from the environment: ' + variables.tokenReaders.map(c, c.name).join(', ')",
       },
+      // One validation per kind: each expression stays well under CEL's 100,000 code points.
+      ...MONITOR_CREDENTIALS.map((kind) => ({
+        expression: `!variables.monitor || variables.anyObject.kind != '${kind.kind}' || !${credentialReferenceExpression(kind)}`,
+        messageExpression: MONITOR_MESSAGE,
+      })),
     ],
-    unchanged: POD_SPEC_UNCHANGED,
+    unchanged: `variables.monitor ? oldObject.spec == variables.anyObject.spec : ${POD_SPEC_UNCHANGED}`,
   },
 ];
 

@@ -471,7 +471,9 @@ describe('updates of objects that break a policy', () => {
       copy.subjects = [...(copy.subjects ?? []), { kind: 'User', name: 'someone-else' }];
     },
     'provider-token': (copy) => {
-      podSpecOf(copy).terminationGracePeriodSeconds = 7;
+      // A Prometheus Operator object's whole spec is what it checks
+      if (copy.apiVersion.startsWith('monitoring.coreos.com/')) copy.spec.jobLabel = 'edited';
+      else podSpecOf(copy).terminationGracePeriodSeconds = 7;
     },
   };
 

@@ -1,0 +1,133 @@
+// The credential paths `provider-token` reads in the Prometheus Operator's kinds are those of the
+// CRDs the platform's monitoring chart ships (the vendored kube-prometheus-stack), and the CEL
+// made of them finds a reference at any depth, through lists, without failing on a missing field.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { type KubeObject, parseYaml, untar } from '@homelab/core';
+import { vendored } from '@homelab/core/testing';
+import { describe, expect, test } from 'vitest';
+import { runValidations, templatesByKind } from '../src/evaluate.js';
+import { MONITOR_CREDENTIALS } from '../src/generated/monitor-credentials.js';
+import {
+  type CredentialKind,
+  credentialPaths,
+  credentialReferenceExpression,
+  monitorCredentialsModule,
+} from '../src/monitor-credentials.js';
+import { runPolicy } from './helpers.js';
+
+const CHART = 'kube-prometheus-stack';
+
+function vendoredKinds(): { kinds: CredentialKind[]; source: string } {
+  const lock = JSON.parse(readFileSync(vendored('lock.json'), 'utf8')) as {
+    artifacts: { name: string; version: string; path: string }[];
+  };
+  const pins = lock.artifacts.filter((artifact) => artifact.name === CHART);
+  expect(pins).toHaveLength(1);
+  const pin = pins[0] as { version: string; path: string };
+  const prefix = `${CHART}/charts/crds/crds/`;
+  const kinds = untar(gunzipSync(readFileSync(vendored(pin.path))))
+    .filter((file) => file.path.startsWith(prefix) && file.path.endsWith('.yaml'))
+    .map((file) => credentialPaths(parseYaml(new TextDecoder().decode(file.data))));
+  return { kinds, source: `${CHART} ${pin.version}` };
+}
+
+describe('the Prometheus Operator credential paths', () => {
+  test('are those of the vendored chart CRDs (else: node scripts/monitor-credentials.mjs)', () => {
+    const { kinds, source } = vendoredKinds();
+    const committed = readFileSync(
+      fileURLToPath(new URL('../src/generated/monitor-credentials.ts', import.meta.url)),
+      'utf8',
+    );
+    expect(committed).toBe(monitorCredentialsModule(kinds, source));
+    // PrometheusRule names no Secret: left out
+    expect(kinds.find((kind) => kind.kind === 'PrometheusRule')?.paths).toEqual([]);
+    expect(MONITOR_CREDENTIALS.map((kind) => kind.kind)).toEqual([
+      'Alertmanager',
+      'AlertmanagerConfig',
+      'PodMonitor',
+      'Probe',
+      'Prometheus',
+      'PrometheusAgent',
+      'ScrapeConfig',
+      'ServiceMonitor',
+      'ThanosRuler',
+    ]);
+  });
+
+  test("find the selectors of Secrets, not ConfigMaps', at every depth and through lists", () => {
+    const serviceMonitor = MONITOR_CREDENTIALS.find((kind) => kind.kind === 'ServiceMonitor');
+    const paths = serviceMonitor?.paths.map((path) => path.join('.')) ?? [];
+    expect(paths).toContain('endpoints.[].bearerTokenSecret');
+    expect(paths).toContain('endpoints.[].basicAuth.password');
+    expect(paths).toContain('endpoints.[].tlsConfig.ca.secret');
+    expect(paths).toContain('endpoints.[].oauth2.clientSecret');
+    expect(paths.filter((path) => /configMap/.test(path))).toEqual([]);
+    const config = MONITOR_CREDENTIALS.find((kind) => kind.kind === 'AlertmanagerConfig');
+    expect(config?.paths.map((path) => path.join('.'))).toContain(
+      'receivers.[].webhookConfigs.[].httpConfig.authorization.credentials',
+    );
+  });
+
+  test('make CEL that merges shared prefixes, walks lists and escapes reserved words', () => {
+    const kind: CredentialKind = {
+      group: 'example.org',
+      kind: 'Example',
+      paths: [
+        ['auth', 'password'],
+        ['auth', 'username'],
+        ['items', '[]', 'namespace', 'token'],
+      ],
+    };
+    expect(credentialReferenceExpression(kind)).toBe(
+      "((has(variables.anyObject.spec.auth) && ((has(variables.anyObject.spec.auth.password) && (has(variables.anyObject.spec.auth.password.name) && variables.anyObject.spec.auth.password.name in variables.params.secrets)) || (has(variables.anyObject.spec.auth.username) && (has(variables.anyObject.spec.auth.username.name) && variables.anyObject.spec.auth.username.name in variables.params.secrets)))) || (has(variables.anyObject.spec.items) && variables.anyObject.spec.items.exists(i0, ('namespace' in i0 && (has(i0['namespace'].token) && (has(i0['namespace'].token.name) && i0['namespace'].token.name in variables.params.secrets))))))",
+    );
+    // CEL's default limit is 100,000 code points per expression (cel-go parser
+    // ExpressionSizeCodePointLimit): each kind's is one validation of its own
+    for (const each of MONITOR_CREDENTIALS) {
+      expect(credentialReferenceExpression(each).length).toBeLessThan(60_000);
+    }
+  });
+
+  test('deny a reference to the token in every kind, at every path, and nothing else', () => {
+    const run = runPolicy({});
+    const template = templatesByKind(run.templates('prod')).get('HomelabProviderToken');
+    if (template === undefined) throw new Error('no provider-token template');
+    const parameters = { secrets: ['bw-auth-token'] };
+    let checked = 0;
+    for (const kind of MONITOR_CREDENTIALS) {
+      for (const path of kind.paths) {
+        const object = objectWith(kind, path, 'bw-auth-token');
+        const denied = runValidations(template, object, parameters);
+        expect(denied, `${kind.kind} ${path.join('.')}`).toEqual([
+          `${kind.kind} names the secrets provider token (bw-auth-token) as a credential: the Prometheus Operator would read it and Prometheus or Alertmanager send it out`,
+        ]);
+        expect(runValidations(template, objectWith(kind, path, 'own-secret'), parameters)).toEqual(
+          [],
+        );
+        checked++;
+      }
+    }
+    expect(checked).toBe(MONITOR_CREDENTIALS.reduce((sum, kind) => sum + kind.paths.length, 0));
+    expect(checked).toBeGreaterThan(500);
+  });
+});
+
+/** An object of `kind` whose only field is a selector of Secret `name` at `path`. */
+function objectWith(kind: CredentialKind, path: readonly string[], name: string): KubeObject {
+  const build = (rest: readonly string[]): unknown => {
+    const [segment, ...tail] = rest;
+    if (segment === undefined) return { name, key: 'token' };
+    if (segment === '[]') return [{}, build(tail)];
+    return { [segment]: build(tail) };
+  };
+  const version =
+    kind.kind === 'AlertmanagerConfig' || kind.kind === 'ScrapeConfig' ? 'v1alpha1' : 'v1';
+  return {
+    apiVersion: `${kind.group}/${version}`,
+    kind: kind.kind,
+    metadata: { name: 'example', namespace: 'apps' },
+    spec: build(path) as KubeObject['spec'],
+  } as KubeObject;
+}
