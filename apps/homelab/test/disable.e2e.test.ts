@@ -12,11 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-
-/** The lines of stderr that are not warnings (the reference platform warns until its secrets and SSO providers exist). */
-function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line !== '' && !line.endsWith('[warning]'));
-}
+import { errorLines } from './cli-issues.js';
 
 const appDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = join(appDir, '../../packages/cli/dist/bin.js');

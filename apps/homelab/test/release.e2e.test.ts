@@ -30,11 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-
-/** The lines of stderr that are not warnings (the reference platform warns until its secrets and SSO providers exist). */
-function errorLines(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line !== '' && !line.endsWith('[warning]'));
-}
+import { errorLines } from './cli-issues.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '../../..');

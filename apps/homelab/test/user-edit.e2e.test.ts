@@ -40,6 +40,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorLines } from './cli-issues.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '../../..');
@@ -157,10 +158,6 @@ function run(bin: string, args: string[], cwd = scratch, timeout = 540_000) {
 }
 
 const homelab = (...args: string[]) => run(join(scratch, 'packages/cli/dist/bin.js'), args);
-
-/** Error lines of a CLI run (the platform warns until its secrets and SSO providers exist). */
-const errorLines = (stderr: string) =>
-  stderr.split('\n').filter((line) => line !== '' && !line.endsWith('[warning]'));
 
 /** A cluster's Kubernetes version line in the examples. */
 const KUBERNETES_1_34 = '      version: 1.34.4\n';

@@ -309,6 +309,27 @@ describe('homelab build', () => {
     expect(strict.writes).toEqual([]);
   });
 
+  it('indents the lines of a message after its first, and marks a warning at its end', async () => {
+    const issues = [
+      warning({
+        code: 'shared',
+        path: ['clusters', 1, 'components', 'bitwarden-sm'],
+        message: 'shares an entry with cluster "dev"',
+        expected: 'an entry of its own:\nsecrets:\n  argocd-oidc:\n    client-secret: <id>',
+      }),
+      warning({ code: 'even', path: ['clusters', 1, 'nodes'], message: 'has two control planes' }),
+    ];
+    const cli = fake({ issues });
+    expect(await run(['build'], cli.io)).toBe(0);
+    expect(cli.err()).toBe(
+      'clusters[1].components.bitwarden-sm: shares an entry with cluster "dev" (expected an entry of its own:\n' +
+        '    secrets:\n' +
+        '      argocd-oidc:\n' +
+        '        client-secret: <id>) [warning]\n' +
+        'clusters[1].nodes: has two control planes [warning]\n',
+    );
+  });
+
   it('prints a JSON report with --json and nothing else', async () => {
     const cli = fake({ issues: [badCidr(join(workspace, 'p.yaml'))] });
     expect(await run(['build', '--json'], cli.io)).toBe(1);

@@ -118,14 +118,21 @@ function presentIssue(io: CliIo, issue: Issue, strict: boolean): Issue {
   };
 }
 
+/** The indent of the lines of an issue after its first. */
+const CONTINUATION = '    ';
+
 function issueLine(ctx: Pick<Context, 'colors' | 'runtime'>, issue: Issue): string {
   const text = ctx.runtime.formatIssue(issue);
   const { colors } = ctx;
   const at = text.indexOf('  ');
   const styled =
     issue.position && at > 0 ? `${colors.dim(text.slice(0, at))}${text.slice(at)}` : text;
+  // A message over several lines (an `expected` with the YAML lines to add) goes on indented, so
+  // that each issue starts at the beginning of a line and every line after its first is indented:
+  // one issue is told from the next, by a reader or a filter, and the YAML keeps its shape.
+  const lines = styled.split('\n').join(`\n${CONTINUATION}`);
   // The location stays first on the line, where terminals and editors make it clickable.
-  return issue.severity === 'warning' ? `${styled} ${colors.yellow('[warning]')}` : styled;
+  return issue.severity === 'warning' ? `${lines} ${colors.yellow('[warning]')}` : lines;
 }
 
 function jsonIssue(issue: Issue): Record<string, unknown> {
