@@ -23,9 +23,9 @@
 //    denies with an evaluation error on the second: it does not check types); a Deployment of the
 //    platform given a volume of the secrets provider's token and an `envFrom` of it (gator reports
 //    both with the provider-token template's messages, as the evaluator does); every Prometheus
-//    Operator kind naming the token as a credential at its first and its last credential path
-//    (each kind's own CEL validation compiled and run by gator: denied, and admitted with a
-//    Secret of its own).
+//    Operator kind naming the token as a credential at its first and last credential paths and
+//    one through a map (each kind's own CEL validation compiled and run by gator: denied, and
+//    admitted with a Secret of its own).
 //
 // What gator does not do: it applies neither Gatekeeper's Config (`spec.match` excludedNamespaces
 // per process) nor the controller's `--exempt-namespace` flags (nothing in pkg/gator reads them;
@@ -677,7 +677,7 @@ suite(title, () => {
   );
 
   brokenRuns(
-    "denies every Prometheus Operator kind that names the secrets provider's token as a credential (its first and last path), admits the same with a Secret of its own, as the evaluator does (broken on purpose)",
+    "denies every Prometheus Operator kind that names the secrets provider's token as a credential (its first and last path, and one through a map), admits the same with a Secret of its own, as the evaluator does (broken on purpose)",
     () => {
       if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
       const { policies, constraint, template, deployment } = policyCase('HomelabProviderToken');
@@ -694,6 +694,7 @@ suite(title, () => {
           const [segment, ...tail] = rest;
           if (segment === undefined) return { name, key: 'token' };
           if (segment === '[]') return [{}, build(tail)];
+          if (segment === '{}') return { 'X-Other': [], 'Proxy-Authorization': build(tail) };
           return { [segment]: build(tail) };
         };
         return {
@@ -709,7 +710,12 @@ suite(title, () => {
       const broken: KubeObject[] = [];
       const own: KubeObject[] = [];
       for (const kind of MONITOR_CREDENTIALS) {
-        for (const path of new Set([kind.paths[0], kind.paths.at(-1)])) {
+        for (const path of new Set([
+          kind.paths[0],
+          kind.paths.at(-1),
+          // a map's value (proxyConnectHeader: header names to selectors)
+          kind.paths.find((candidate) => candidate.includes('{}')),
+        ])) {
           if (path === undefined) continue;
           broken.push(withSecret(kind, path, token));
           own.push(withSecret(kind, path, 'homelab-test-own'));

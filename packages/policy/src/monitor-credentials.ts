@@ -16,8 +16,9 @@ export interface CredentialKind {
   readonly group: string;
   readonly kind: string;
   /**
-   * Each path of a Secret key selector (`{name, key, optional}`), from `spec`: object keys, and
-   * `[]` for each item of a list on the way.
+   * Each path of a Secret key selector (`{name, key, optional}`), from `spec`: object keys, `[]`
+   * for each item of a list on the way, `{}` for each value of a map (`proxyConnectHeader`: header
+   * names to selectors).
    */
   readonly paths: readonly (readonly string[])[];
 }
@@ -26,6 +27,7 @@ type Schema = {
   readonly type?: string;
   readonly properties?: { readonly [key: string]: Schema };
   readonly items?: Schema;
+  readonly additionalProperties?: Schema | boolean;
 };
 
 /** The last path segments of a selector that names a ConfigMap (same shape, not a Secret). */
@@ -34,7 +36,8 @@ const CONFIG_MAP_SELECTORS = new Set(['configMap', 'configMapKeyRef']);
 /**
  * The credential paths of one CustomResourceDefinition (every served version's, merged): every
  * object of exactly the properties `key`, `name` and `optional` (the operator's
- * `SecretKeySelector`, the pod spec's `secretKeyRef`) that is not a ConfigMap's.
+ * `SecretKeySelector`, the pod spec's `secretKeyRef`) that is not a ConfigMap's, through
+ * properties, list items and map values (`additionalProperties`).
  */
 export function credentialPaths(crd: unknown): CredentialKind {
   const spec = (crd as { spec: { group: string; names: { kind: string }; versions: unknown[] } })
@@ -53,6 +56,9 @@ export function credentialPaths(crd: unknown): CredentialKind {
       return;
     }
     for (const key of keys) walk(properties[key], [...path, key]);
+    if (typeof schema.additionalProperties === 'object') {
+      walk(schema.additionalProperties, [...path, '{}']);
+    }
   };
   for (const version of spec.versions as {
     served?: boolean;
@@ -74,7 +80,8 @@ const END = '';
 /**
  * A CEL expression true when an object of the kind names one of `variables.params.secrets` at one
  * of its credential paths. The paths are merged into a tree (one `has` per shared prefix), and a
- * list is walked with `exists`; a path through a missing field is false, never an error.
+ * list is walked with `exists` (a map too, over its keys); a path through a missing field is
+ * false, never an error.
  */
 export function credentialReferenceExpression(kind: CredentialKind): string {
   const root: Trie = {};
@@ -98,6 +105,10 @@ export function credentialReferenceExpression(kind: CredentialKind): string {
         if (segment === '[]') {
           const item = `i${items++}`;
           return `${ref}.exists(${item}, ${at(child, item)})`;
+        }
+        if (segment === '{}') {
+          const key = `k${items++}`;
+          return `${ref}.exists(${key}, ${at(child, `${ref}[${key}]`)})`;
         }
         return `(${field(ref, segment)} && ${at(child, select(ref, segment))})`;
       });

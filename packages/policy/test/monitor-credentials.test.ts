@@ -63,6 +63,8 @@ describe('the Prometheus Operator credential paths', () => {
     expect(paths).toContain('endpoints.[].basicAuth.password');
     expect(paths).toContain('endpoints.[].tlsConfig.ca.secret');
     expect(paths).toContain('endpoints.[].oauth2.clientSecret');
+    // a map of header names to lists of selectors, sent to the proxy in its CONNECT request
+    expect(paths).toContain('endpoints.[].proxyConnectHeader.{}.[]');
     expect(paths.filter((path) => /configMap/.test(path))).toEqual([]);
     const config = MONITOR_CREDENTIALS.find((kind) => kind.kind === 'AlertmanagerConfig');
     expect(config?.paths.map((path) => path.join('.'))).toContain(
@@ -80,6 +82,9 @@ describe('the Prometheus Operator credential paths', () => {
         ['items', '[]', 'namespace', 'token'],
       ],
     };
+    expect(credentialReferenceExpression({ ...kind, paths: [['headers', '{}', '[]']] })).toBe(
+      '(has(variables.anyObject.spec.headers) && variables.anyObject.spec.headers.exists(k0, variables.anyObject.spec.headers[k0].exists(i1, (has(i1.name) && i1.name in variables.params.secrets))))',
+    );
     expect(credentialReferenceExpression(kind)).toBe(
       "((has(variables.anyObject.spec.auth) && ((has(variables.anyObject.spec.auth.password) && (has(variables.anyObject.spec.auth.password.name) && variables.anyObject.spec.auth.password.name in variables.params.secrets)) || (has(variables.anyObject.spec.auth.username) && (has(variables.anyObject.spec.auth.username.name) && variables.anyObject.spec.auth.username.name in variables.params.secrets)))) || (has(variables.anyObject.spec.items) && variables.anyObject.spec.items.exists(i0, ('namespace' in i0 && (has(i0['namespace'].token) && (has(i0['namespace'].token.name) && i0['namespace'].token.name in variables.params.secrets))))))",
     );
@@ -120,6 +125,7 @@ function objectWith(kind: CredentialKind, path: readonly string[], name: string)
     const [segment, ...tail] = rest;
     if (segment === undefined) return { name, key: 'token' };
     if (segment === '[]') return [{}, build(tail)];
+    if (segment === '{}') return { 'X-Other': [], 'Proxy-Authorization': build(tail) };
     return { [segment]: build(tail) };
   };
   const version =
