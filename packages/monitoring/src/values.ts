@@ -12,7 +12,11 @@ import {
   type Values,
 } from '@homelab/core';
 import { GRAFANA_ADMIN_SECRET, GRAFANA_SERVICE } from './grafana.js';
-import { NODE_EXPORTER_NAMESPACE, type ResolvedMonitoringSettings } from './settings.js';
+import {
+  MONITORING_NAMESPACE,
+  NODE_EXPORTER_NAMESPACE,
+  type ResolvedMonitoringSettings,
+} from './settings.js';
 
 /** The key the upstream chart's values live under. */
 export const KPS_VALUES_KEY = 'kube-prometheus-stack';
@@ -120,6 +124,17 @@ export function baseValues(): Values {
       prometheusOperator: {
         admissionWebhooks: { enabled: false },
         tls: { enabled: false },
+        // Only the platform's own Prometheus, Alertmanager and Thanos Ruler come to life. The
+        // operator reads every Secret (its ClusterRole), so a Prometheus or Alertmanager made in
+        // an application's namespace would have it copy Secrets of that namespace into the
+        // generated Secret it makes there (an Alertmanager's `configSecret`, whole), and select
+        // other namespaces' monitors, their credentials resolved into its configuration
+        // (prometheus-operator v0.93 `--prometheus-instance-namespaces`, which covers
+        // PrometheusAgent too, and the others'; monitors and AlertmanagerConfigs stay watched in
+        // every namespace).
+        prometheusInstanceNamespaces: [MONITORING_NAMESPACE],
+        alertmanagerInstanceNamespaces: [MONITORING_NAMESPACE],
+        thanosRulerInstanceNamespaces: [MONITORING_NAMESPACE],
       },
       kubelet: { serviceMonitor: { insecureSkipVerify: false } },
       // An empty value: the chart's template leaves `bearerTokenFile` out of the endpoint.

@@ -8,6 +8,7 @@ import {
   type MonitorDeclaration,
 } from '@homelab/core';
 import {
+  readVendoredChartFile,
   testCertificates,
   testCluster,
   testComponent,
@@ -16,6 +17,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { promqlProblem } from '../src/promql.js';
 import { baseValues, KPS_VALUES_KEY } from '../src/values.js';
+import { KUBE_PROMETHEUS_STACK_CHART } from '../src/versions.js';
 import {
   issuesOf,
   type Loose,
@@ -1509,6 +1511,34 @@ describe('declarations', () => {
         (flow) => flow.direction === 'ingress' && flow.peer.kind === 'kube-apiserver',
       ),
     ).toBe(false);
+  });
+
+  it('has the operator bring up Prometheus, Alertmanager and Thanos Ruler of its own namespace only', () => {
+    // An application's own Prometheus or Alertmanager would have the operator (which reads every
+    // Secret) copy its namespace's Secrets into the generated Secret it makes there, and select
+    // other namespaces' monitors with their credentials.
+    const operator = (baseValues()[KPS_VALUES_KEY] as Loose).prometheusOperator;
+    expect([
+      operator.prometheusInstanceNamespaces,
+      operator.alertmanagerInstanceNamespaces,
+      operator.thanosRulerInstanceNamespaces,
+    ]).toEqual([['monitoring'], ['monitoring'], ['monitoring']]);
+    // The vendored chart passes each list to the operator's flag of that name (which, for
+    // Prometheus, covers PrometheusAgent too: prometheus-operator v0.93 cmd/operator/main.go)
+    const deployment = readVendoredChartFile(
+      KUBE_PROMETHEUS_STACK_CHART.name,
+      KUBE_PROMETHEUS_STACK_CHART.version,
+      'templates/prometheus-operator/deployment.yaml',
+    );
+    for (const [flag, key] of [
+      ['prometheus-instance-namespaces', 'prometheusInstanceNamespaces'],
+      ['alertmanager-instance-namespaces', 'alertmanagerInstanceNamespaces'],
+      ['thanos-ruler-instance-namespaces', 'thanosRulerInstanceNamespaces'],
+    ]) {
+      expect(deployment).toContain(
+        `- --${flag}={{ .Values.prometheusOperator.${key} | join "," }}`,
+      );
+    }
   });
 
   it("leaves Talos' CoreDNS unscraped where a component provides the cluster DNS", () => {
