@@ -25,7 +25,9 @@
 //    both with the provider-token template's messages, as the evaluator does); every Prometheus
 //    Operator kind naming the token as a credential at its first and last credential paths and
 //    one through a map (each kind's own CEL validation compiled and run by gator: denied, and
-//    admitted with a Secret of its own).
+//    admitted with a Secret of its own); a ServiceMonitor and an AlertmanagerConfig naming a
+//    file of Prometheus' or Alertmanager's pods at each of their file paths (monitor-files:
+//    denied, and not reviewed in the monitoring namespace).
 //
 // What gator does not do: it applies neither Gatekeeper's Config (`spec.match` excludedNamespaces
 // per process) nor the controller's `--exempt-namespace` flags (nothing in pkg/gator reads them;
@@ -53,6 +55,7 @@ import {
   evaluateConstraints,
   isExemptNamespace,
   MONITOR_CREDENTIALS,
+  MONITOR_FILES,
   runValidations,
   templatesByKind,
   withoutNulls,
@@ -539,12 +542,41 @@ suite(title, () => {
         expect(said).toEqual([]);
         expect(run.status, run.stdout.slice(0, 2000)).toBe(0);
         // Every constraint matched objects: a template gator could not compile would have denied
-        // them (no failurePolicy: Fail), so none of them failed to compile.
-        expect(
-          constraints
-            .filter((constraint) => (own.matched.get(constraint.metadata.name) ?? 0) === 0)
-            .map((constraint) => constraint.metadata.name),
-        ).toEqual([]);
+        // them (no failurePolicy: Fail), so none of them failed to compile. A constraint that
+        // matches none of this cluster's objects (monitor-files where no monitor is outside the
+        // monitoring namespace) is given an empty object of its first kind, in a namespace it
+        // covers, which it admits: compiled too.
+        const unmatched = constraints.filter(
+          (constraint) => (own.matched.get(constraint.metadata.name) ?? 0) === 0,
+        );
+        for (const constraint of unmatched) {
+          const match = (
+            constraint.spec as { match: { kinds: { apiGroups: string[]; kinds: string[] }[] } }
+          ).match.kinds[0];
+          const group = match?.apiGroups[0] ?? '';
+          const probe = {
+            apiVersion: group === '' ? 'v1' : `${group}/v1`,
+            kind: match?.kinds[0] ?? '',
+            metadata: { name: 'homelab-gator-probe', namespace: 'homelab-gator-probe' },
+            spec: {},
+          } as KubeObject;
+          const template = templates.filter(
+            (candidate) => candidate.metadata.name === constraint.kind.toLowerCase(),
+          );
+          const probed = gatorOn(template, [constraint], [probe]);
+          expect(probed.stderr.trim(), probed.stderr).toBe('');
+          expect(probed.results, `${constraint.metadata.name} on an empty ${probe.kind}`).toEqual(
+            [],
+          );
+          expect(
+            evaluatorLines(template, [constraint], [probe], exempt).matched.get(
+              constraint.metadata.name,
+            ),
+          ).toBe(1);
+        }
+        console.log(
+          `gator suite: ${cluster}: constraints matching none of its objects, compiled on an empty one: ${unmatched.map((constraint) => constraint.metadata.name).join(', ') || 'none'}`,
+        );
       },
       10 * 60_000,
     );
@@ -741,6 +773,54 @@ suite(title, () => {
       const admitted = gatorOn([template], [constraint], own);
       expect(admitted.stderr.trim()).toBe('');
       expect(admitted.results).toEqual([]);
+    },
+    10 * 60_000,
+  );
+
+  brokenRuns(
+    "denies a ServiceMonitor or AlertmanagerConfig naming a file of Prometheus' or Alertmanager's pods, at each of their file paths, as the evaluator does, and reviews none in the monitoring namespace (broken on purpose)",
+    () => {
+      if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
+      const { policies, constraint, template, excluded, deployment } =
+        policyCase('HomelabMonitorFiles');
+      const at = (
+        kind: (typeof MONITOR_FILES)[number],
+        path: readonly string[],
+        namespace: string,
+      ): KubeObject => {
+        const build = (rest: readonly string[]): unknown => {
+          const [segment, ...tail] = rest;
+          if (segment === undefined) return '/var/run/secrets/kubernetes.io/serviceaccount/token';
+          if (segment === '[]') return [{}, build(tail)];
+          return { [segment]: build(tail) };
+        };
+        return {
+          apiVersion: `${kind.group}/${kind.kind === 'AlertmanagerConfig' ? 'v1alpha1' : 'v1'}`,
+          kind: kind.kind,
+          metadata: { name: `${kind.kind.toLowerCase()}-${kind.paths.indexOf(path)}`, namespace },
+          spec: build(path),
+        } as KubeObject;
+      };
+      const namespace = deployment.metadata.namespace as string;
+      const broken = MONITOR_FILES.flatMap((kind) =>
+        kind.paths.map((path) => at(kind, path, namespace)),
+      );
+      expect(broken).toHaveLength(7);
+      const run = gatorOn([template], [constraint], broken);
+      expect(run.stderr.trim()).toBe('');
+      const results = run.results ?? [];
+      expect(results.map((result) => result.violatingObject?.metadata.name).sort()).toEqual(
+        broken.map((object) => object.metadata.name).sort(),
+      );
+      expect(gatorLines(results)).toEqual(
+        evaluatorLines([template], [constraint], broken, policies.exempt).lines,
+      );
+      // The monitoring namespace's own monitors read Prometheus' files: not reviewed there
+      expect(excluded).toContain('monitoring');
+      const own = MONITOR_FILES.flatMap((kind) =>
+        kind.paths.map((path) => at(kind, path, 'monitoring')),
+      );
+      expect(gatorOn([template], [constraint], own).results).toEqual([]);
     },
     10 * 60_000,
   );

@@ -533,6 +533,19 @@ function clusterManifests(
           ].sort(compareStrings),
         };
         break;
+      case 'monitor-files': {
+        // Only where the platform runs Prometheus and Alertmanager (a `metrics` provider), which
+        // read these objects of every namespace; its own namespace holds the monitors that scrape
+        // the kubelets and the API server with Prometheus' token and the cluster CA, as files.
+        const metrics = entry.others.find((peer) => peer.contribution.facts?.metrics !== undefined);
+        const namespace = metrics?.contribution.facts?.metrics?.namespace;
+        if (metrics === undefined || namespace === undefined) continue;
+        excluded.push({
+          namespace,
+          reason: `the namespace of ${metrics.component}'s Prometheus and Alertmanager, whose own monitors read their pods' files`,
+        });
+        break;
+      }
       default:
         break;
     }

@@ -9,7 +9,7 @@ export {
   templatesByKind,
   withoutNulls,
 } from './evaluate.js';
-export { MONITOR_CREDENTIALS } from './generated/monitor-credentials.js';
+export { MONITOR_CREDENTIALS, MONITOR_FILES } from './generated/monitor-credentials.js';
 export { CONSTRAINT_TEMPLATE_HEALTH_LUA } from './health.js';
 export type { CredentialKind } from './monitor-credentials.js';
 export type { PolicySettings } from './settings.js';

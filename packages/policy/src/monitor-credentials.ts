@@ -1,24 +1,27 @@
-// The Prometheus Operator's kinds that name Secrets as credentials, and where: what the
-// `provider-token` policy reads to keep the secrets provider's token out of them. The operator
-// (its ClusterRole reads every Secret) resolves each such reference in the object's own namespace
-// and puts the value into the configuration of the Prometheus or Alertmanager that selects the
-// object, which sends it out: to a scrape target (a ServiceMonitor's `bearerTokenSecret`), a
-// remote-write endpoint, a notification receiver (an AlertmanagerConfig's webhook credentials).
-// The platform's Prometheus and Alertmanager select these objects in every namespace, so an
-// application's own ServiceMonitor naming the token would have it sent to a target of its choice.
+// The Prometheus Operator's kinds that name credentials, and where: what the `provider-token` and
+// `monitor-files` policies read. The operator (its ClusterRole reads every Secret) resolves each
+// Secret reference in the object's own namespace and puts the value into the configuration of the
+// Prometheus or Alertmanager that selects the object, which sends it out: to a scrape target (a
+// ServiceMonitor's `bearerTokenSecret`), a proxy (`proxyConnectHeader`), a remote-write endpoint,
+// a notification receiver (an AlertmanagerConfig's webhook credentials). A file reference
+// (`bearerTokenFile`, a Telegram receiver's `botTokenFile`) is read by Prometheus or Alertmanager
+// from its own pod, and sent out the same way. The platform's Prometheus and Alertmanager select
+// these objects in every namespace, so an application's own ServiceMonitor naming the secrets
+// provider's token, or Prometheus' own service account token file, would have it sent to a
+// target of its choice.
 //
 // The paths come from the operator's CRDs as the monitoring chart ships them (the pinned
-// kube-prometheus-stack, vendored): `credentialPaths` reads them, `scripts/monitor-credentials.mjs`
-// writes src/generated/monitor-credentials.ts, and a test holds the two equal. Pure.
+// kube-prometheus-stack, vendored): `credentialPaths` and `filePaths` read them,
+// `scripts/monitor-credentials.mjs` writes src/generated/monitor-credentials.ts, and a test holds
+// the two equal. Pure.
 
-/** A Prometheus Operator kind and the paths under `spec` of the Secret keys it reads. */
+/** A Prometheus Operator kind and paths under its `spec`. */
 export interface CredentialKind {
   readonly group: string;
   readonly kind: string;
   /**
-   * Each path of a Secret key selector (`{name, key, optional}`), from `spec`: object keys, `[]`
-   * for each item of a list on the way, `{}` for each value of a map (`proxyConnectHeader`: header
-   * names to selectors).
+   * Each path, from `spec`: object keys, `[]` for each item of a list on the way, `{}` for each
+   * value of a map (`proxyConnectHeader`: header names to selectors).
    */
   readonly paths: readonly (readonly string[])[];
 }
@@ -30,32 +33,46 @@ type Schema = {
   readonly additionalProperties?: Schema | boolean;
 };
 
+/**
+ * The kinds whose objects the platform's Prometheus and Alertmanager read from every namespace
+ * (the operator brings up instances of its own namespace only: the monitoring chart's values):
+ * the kinds `monitor-files` covers.
+ */
+export const CROSS_NAMESPACE_KINDS: readonly string[] = [
+  'AlertmanagerConfig',
+  'PodMonitor',
+  'Probe',
+  'ScrapeConfig',
+  'ServiceMonitor',
+];
+
 /** The last path segments of a selector that names a ConfigMap (same shape, not a Secret). */
 const CONFIG_MAP_SELECTORS = new Set(['configMap', 'configMapKeyRef']);
 
 /**
- * The credential paths of one CustomResourceDefinition (every served version's, merged): every
- * object of exactly the properties `key`, `name` and `optional` (the operator's
- * `SecretKeySelector`, the pod spec's `secretKeyRef`) that is not a ConfigMap's, through
- * properties, list items and map values (`additionalProperties`).
+ * The paths of a CustomResourceDefinition's `spec` (every served version's, merged) where `found`
+ * says so (`true`: a path; `false`: look deeper), through properties, list items and map values
+ * (`additionalProperties`).
  */
-export function credentialPaths(crd: unknown): CredentialKind {
+function pathsOf(
+  crd: unknown,
+  found: (schema: Schema, path: readonly string[]) => boolean,
+): CredentialKind {
   const spec = (crd as { spec: { group: string; names: { kind: string }; versions: unknown[] } })
     .spec;
-  const found = new Map<string, readonly string[]>();
+  const paths = new Map<string, readonly string[]>();
   const walk = (schema: Schema | undefined, path: readonly string[]): void => {
     if (schema === undefined) return;
     if (schema.type === 'array') {
       walk(schema.items, [...path, '[]']);
       return;
     }
-    const properties = schema.properties ?? {};
-    const keys = Object.keys(properties).sort();
-    if (keys.join(',') === 'key,name,optional') {
-      if (!CONFIG_MAP_SELECTORS.has(path.at(-1) ?? '')) found.set(path.join('.'), path);
+    if (path.length > 0 && found(schema, path)) {
+      paths.set(path.join('.'), path);
       return;
     }
-    for (const key of keys) walk(properties[key], [...path, key]);
+    const properties = schema.properties ?? {};
+    for (const key of Object.keys(properties).sort()) walk(properties[key], [...path, key]);
     if (typeof schema.additionalProperties === 'object') {
       walk(schema.additionalProperties, [...path, '{}']);
     }
@@ -70,12 +87,36 @@ export function credentialPaths(crd: unknown): CredentialKind {
   return {
     group: spec.group,
     kind: spec.names.kind,
-    paths: [...found.keys()].sort().map((key) => found.get(key) as readonly string[]),
+    paths: [...paths.keys()].sort().map((key) => paths.get(key) as readonly string[]),
   };
 }
 
-type Trie = { [segment: string]: Trie };
-const END = '';
+/**
+ * The credential paths of one CustomResourceDefinition: every object of exactly the properties
+ * `key`, `name` and `optional` (the operator's `SecretKeySelector`, the pod spec's
+ * `secretKeyRef`) that is not a ConfigMap's.
+ */
+export function credentialPaths(crd: unknown): CredentialKind {
+  return pathsOf(
+    crd,
+    (schema, path) =>
+      Object.keys(schema.properties ?? {})
+        .sort()
+        .join(',') === 'key,name,optional' && !CONFIG_MAP_SELECTORS.has(path.at(-1) ?? ''),
+  );
+}
+
+/**
+ * The file paths of one CustomResourceDefinition: its string fields named `…File`, a file of the
+ * Prometheus or Alertmanager pod that the configuration reads a credential from
+ * (`bearerTokenFile`, `tlsConfig.keyFile`, a Telegram receiver's `botTokenFile`).
+ */
+export function filePaths(crd: unknown): CredentialKind {
+  return pathsOf(
+    crd,
+    (schema, path) => schema.type === 'string' && (path.at(-1) ?? '').endsWith('File'),
+  );
+}
 
 /**
  * A CEL expression true when an object of the kind names one of `variables.params.secrets` at one
@@ -84,8 +125,30 @@ const END = '';
  * false, never an error.
  */
 export function credentialReferenceExpression(kind: CredentialKind): string {
+  return pathsExpression(
+    kind.paths,
+    (ref) => `(has(${ref}.name) && ${ref}.name in variables.params.secrets)`,
+  );
+}
+
+/** A CEL expression true when an object of the kind sets one of its paths (`filePaths`). */
+export function fileReferenceExpression(kind: CredentialKind): string {
+  return pathsExpression(kind.paths, undefined);
+}
+
+type Trie = { [segment: string]: Trie };
+const END = '';
+
+/**
+ * `paths` under `spec` as one CEL tree; `leaf` the test on the value at the end of each (its
+ * CEL reference), or none: the field being there is the test.
+ */
+function pathsExpression(
+  paths: readonly (readonly string[])[],
+  leaf: ((ref: string) => string) | undefined,
+): string {
   const root: Trie = {};
-  for (const path of kind.paths) {
+  for (const path of paths) {
     let node = root;
     for (const segment of path) {
       node[segment] ??= {};
@@ -99,9 +162,7 @@ export function credentialReferenceExpression(kind: CredentialKind): string {
       .sort()
       .map((segment) => {
         const child = node[segment] as Trie;
-        if (segment === END) {
-          return `(has(${ref}.name) && ${ref}.name in variables.params.secrets)`;
-        }
+        if (segment === END) return leaf === undefined ? 'true' : leaf(ref);
         if (segment === '[]') {
           const item = `i${items++}`;
           return `${ref}.exists(${item}, ${at(child, item)})`;
@@ -110,7 +171,8 @@ export function credentialReferenceExpression(kind: CredentialKind): string {
           const key = `k${items++}`;
           return `${ref}.exists(${key}, ${at(child, `${ref}[${key}]`)})`;
         }
-        return `(${field(ref, segment)} && ${at(child, select(ref, segment))})`;
+        const inner = at(child, select(ref, segment));
+        return inner === 'true' ? field(ref, segment) : `(${field(ref, segment)} && ${inner})`;
       });
     return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' || ')})`;
   };
@@ -125,42 +187,61 @@ const RESERVED = new Set(
 );
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+function quoted(segment: string): string {
+  return `'${segment.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 function field(ref: string, segment: string): string {
   return IDENTIFIER.test(segment) && !RESERVED.has(segment)
     ? `has(${ref}.${segment})`
-    : `${JSON.stringify(segment).replace(/^"|"$/g, "'")} in ${ref}`;
+    : `${quoted(segment)} in ${ref}`;
 }
 
 function select(ref: string, segment: string): string {
   return IDENTIFIER.test(segment) && !RESERVED.has(segment)
     ? `${ref}.${segment}`
-    : `${ref}[${JSON.stringify(segment).replace(/^"|"$/g, "'")}]`;
+    : `${ref}[${quoted(segment)}]`;
+}
+
+/** A list of kinds as the generated module writes it: by kind, each path on a line. */
+function entries(list: readonly CredentialKind[]): string[] {
+  return [...list]
+    .filter((kind) => kind.paths.length > 0)
+    .sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0))
+    .flatMap((kind) => [
+      `  { group: ${JSON.stringify(kind.group)}, kind: ${JSON.stringify(kind.kind)}, paths: [`,
+      ...kind.paths.map((path) => `    ${JSON.stringify(path)},`),
+      '  ] },',
+    ]);
 }
 
 /**
- * src/generated/monitor-credentials.ts for the kinds read from `source` (the chart and version
- * whose CRDs they are): one kind per line group, its paths one per line, kinds by name.
+ * src/generated/monitor-credentials.ts for the CRDs' credential paths (`kinds`) and file paths
+ * (`files`, of the kinds read from every namespace only), read from `source` (the chart and
+ * version whose CRDs they are).
  */
-export function monitorCredentialsModule(kinds: readonly CredentialKind[], source: string): string {
-  const sorted = [...kinds]
-    .filter((kind) => kind.paths.length > 0)
-    .sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
-  const lines = [
+export function monitorCredentialsModule(
+  kinds: readonly CredentialKind[],
+  files: readonly CredentialKind[],
+  source: string,
+): string {
+  return [
     `// Generated by scripts/monitor-credentials.mjs from the CRDs of ${source} (vendor/): do not`,
-    '// edit. The Prometheus Operator kinds that name Secrets as credentials, and where (see',
-    '// src/monitor-credentials.ts).',
+    '// edit. The Prometheus Operator kinds that name Secrets or files as credentials, and where',
+    '// (see src/monitor-credentials.ts).',
     "import type { CredentialKind } from '../monitor-credentials.js';",
     '',
     `export const MONITOR_CREDENTIALS_SOURCE = ${JSON.stringify(source)};`,
     '',
+    '/** The Secret key selectors (`credentialPaths`) of every kind that has one. */',
     'export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [',
-    ...sorted.flatMap((kind) => [
-      `  { group: ${JSON.stringify(kind.group)}, kind: ${JSON.stringify(kind.kind)}, paths: [`,
-      ...kind.paths.map((path) => `    ${JSON.stringify(path)},`),
-      '  ] },',
-    ]),
+    ...entries(kinds),
     '];',
     '',
-  ];
-  return lines.join('\n');
+    '/** The file paths (`filePaths`) of the kinds read from every namespace. */',
+    'export const MONITOR_FILES: readonly CredentialKind[] = [',
+    ...entries(files.filter((kind) => CROSS_NAMESPACE_KINDS.includes(kind.kind))),
+    '];',
+    '',
+  ].join('\n');
 }

@@ -4,8 +4,8 @@
 // Variables Gatekeeper binds: `variables.anyObject` (the object under review) and
 // `variables.params` (the constraint's `spec.parameters`). Pure data.
 import type { JsonValue, KubeObject, Values } from '@homelab/core';
-import { MONITOR_CREDENTIALS } from './generated/monitor-credentials.js';
-import { credentialReferenceExpression } from './monitor-credentials.js';
+import { MONITOR_CREDENTIALS, MONITOR_FILES } from './generated/monitor-credentials.js';
+import { credentialReferenceExpression, fileReferenceExpression } from './monitor-credentials.js';
 
 /** The policies, by the name the definition's exemptions use. */
 export const POLICY_NAMES = [
@@ -17,6 +17,7 @@ export const POLICY_NAMES = [
   'no-nodeport',
   'cluster-admin',
   'provider-token',
+  'monitor-files',
 ] as const;
 
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -405,6 +406,25 @@ const CHECKS: readonly PolicyDefinition[] = [
       })),
     ],
     unchanged: `variables.monitor ? oldObject.spec == variables.anyObject.spec : ${POD_SPEC_UNCHANGED}`,
+  },
+  {
+    name: 'monitor-files',
+    kind: 'HomelabMonitorFiles',
+    description:
+      "No ServiceMonitor or AlertmanagerConfig outside the monitoring namespace names a file as a credential (a ServiceMonitor's `bearerTokenFile`, `tlsConfig` `caFile`, `certFile`, `keyFile`; a receiver's `botTokenFile`, `tokenFile`, `userKeyFile`): the platform's Prometheus and Alertmanager read these from every namespace and would send what the file holds in their own pods (Prometheus' service account token, the receivers' credentials) to a target or receiver the namespace chooses. A Secret of the namespace is the way to give a credential.",
+    match: [
+      {
+        apiGroups: [...new Set(MONITOR_FILES.map((kind) => kind.group))].sort(),
+        kinds: MONITOR_FILES.map((kind) => kind.kind),
+      },
+    ],
+    parameters: { type: 'object', properties: {} },
+    variables: [],
+    validations: MONITOR_FILES.map((kind) => ({
+      expression: `variables.anyObject.kind != '${kind.kind}' || !${fileReferenceExpression(kind)}`,
+      messageExpression: `'${kind.kind} names a file of the ${kind.kind === 'AlertmanagerConfig' ? 'Alertmanager' : 'Prometheus'} pods as a credential (${kind.paths.map((path) => path.at(-1)).join(', ')}), which would be sent out: give it a Secret of the namespace instead'`,
+    })),
+    unchanged: 'oldObject.spec == variables.anyObject.spec',
   },
 ];
 

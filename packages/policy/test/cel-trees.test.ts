@@ -62,7 +62,7 @@ describe('the prebuilt parse trees of the templates', () => {
         if (validation.messageExpression !== undefined) carried.add(validation.messageExpression);
       }
     }
-    expect(templatesByKind(templates).size).toBe(8);
+    expect(templatesByKind(templates).size).toBe(9);
     expect(new Set(templateExpressions())).toEqual(carried);
     expect(templateExpressions()).toHaveLength(carried.size);
   });

@@ -266,7 +266,7 @@ describe('Gatekeeper itself', () => {
       ),
     ).toEqual(['dryrun', 'warn', 'deny']);
     const rules = declared?.facts?.['admission-policy']?.rules ?? [];
-    expect(rules).toHaveLength(8);
+    expect(rules).toHaveLength(9);
     expect(rules[1]).toBe(
       'Images only from the allowed registries (`docker.io/`, `ecr-public.aws.com/`, `ghcr.io/`, `quay.io/`, `registry.k8s.io/`; more with `components.policy.allowedRegistries`), each pinned to a tag other than latest or to a digest.',
     );

@@ -82,7 +82,25 @@ export const storage = testComponent({
   }),
 });
 
-export const REGISTRY: readonly AnyComponent[] = [cni, apps, secrets, storage, policyComponent];
+/** Prometheus and Alertmanager, which read monitors and AlertmanagerConfigs of every namespace. */
+export const metrics = testComponent({
+  name: 'metrics',
+  needs: ['cni'],
+  provides: ['metrics'],
+  contribution: () => ({
+    application: { namespace: 'monitoring', podSecurity: 'restricted', clusterResources: [] },
+    facts: { metrics: { namespace: 'monitoring' } },
+  }),
+});
+
+export const REGISTRY: readonly AnyComponent[] = [
+  cni,
+  apps,
+  secrets,
+  storage,
+  metrics,
+  policyComponent,
+];
 
 export interface PolicyRun {
   readonly platform: ResolvedPlatform;

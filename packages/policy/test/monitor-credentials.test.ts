@@ -8,18 +8,20 @@ import { type KubeObject, parseYaml, untar } from '@homelab/core';
 import { vendored } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { runValidations, templatesByKind } from '../src/evaluate.js';
-import { MONITOR_CREDENTIALS } from '../src/generated/monitor-credentials.js';
+import { MONITOR_CREDENTIALS, MONITOR_FILES } from '../src/generated/monitor-credentials.js';
 import {
   type CredentialKind,
   credentialPaths,
   credentialReferenceExpression,
+  filePaths,
+  fileReferenceExpression,
   monitorCredentialsModule,
 } from '../src/monitor-credentials.js';
-import { runPolicy } from './helpers.js';
+import { REGISTRY, runPolicy } from './helpers.js';
 
 const CHART = 'kube-prometheus-stack';
 
-function vendoredKinds(): { kinds: CredentialKind[]; source: string } {
+function vendoredKinds(): { kinds: CredentialKind[]; files: CredentialKind[]; source: string } {
   const lock = JSON.parse(readFileSync(vendored('lock.json'), 'utf8')) as {
     artifacts: { name: string; version: string; path: string }[];
   };
@@ -27,20 +29,38 @@ function vendoredKinds(): { kinds: CredentialKind[]; source: string } {
   expect(pins).toHaveLength(1);
   const pin = pins[0] as { version: string; path: string };
   const prefix = `${CHART}/charts/crds/crds/`;
-  const kinds = untar(gunzipSync(readFileSync(vendored(pin.path))))
+  const crds = untar(gunzipSync(readFileSync(vendored(pin.path))))
     .filter((file) => file.path.startsWith(prefix) && file.path.endsWith('.yaml'))
-    .map((file) => credentialPaths(parseYaml(new TextDecoder().decode(file.data))));
-  return { kinds, source: `${CHART} ${pin.version}` };
+    .map((file) => parseYaml(new TextDecoder().decode(file.data)));
+  return {
+    kinds: crds.map(credentialPaths),
+    files: crds.map(filePaths),
+    source: `${CHART} ${pin.version}`,
+  };
 }
 
 describe('the Prometheus Operator credential paths', () => {
   test('are those of the vendored chart CRDs (else: node scripts/monitor-credentials.mjs)', () => {
-    const { kinds, source } = vendoredKinds();
+    const { kinds, files, source } = vendoredKinds();
     const committed = readFileSync(
       fileURLToPath(new URL('../src/generated/monitor-credentials.ts', import.meta.url)),
       'utf8',
     );
-    expect(committed).toBe(monitorCredentialsModule(kinds, source));
+    expect(committed).toBe(monitorCredentialsModule(kinds, files, source));
+    // The files of the kinds read from every namespace: a ServiceMonitor's (its bearer token and
+    // TLS files) and an AlertmanagerConfig receiver's (Telegram, Pushover); Prometheus' own
+    // kinds have more, but the operator brings up none outside the monitoring namespace
+    expect(
+      MONITOR_FILES.flatMap((kind) => kind.paths.map((path) => `${kind.kind} ${path.join('.')}`)),
+    ).toEqual([
+      'AlertmanagerConfig receivers.[].pushoverConfigs.[].tokenFile',
+      'AlertmanagerConfig receivers.[].pushoverConfigs.[].userKeyFile',
+      'AlertmanagerConfig receivers.[].telegramConfigs.[].botTokenFile',
+      'ServiceMonitor endpoints.[].bearerTokenFile',
+      'ServiceMonitor endpoints.[].tlsConfig.caFile',
+      'ServiceMonitor endpoints.[].tlsConfig.certFile',
+      'ServiceMonitor endpoints.[].tlsConfig.keyFile',
+    ]);
     // PrometheusRule names no Secret: left out
     expect(kinds.find((kind) => kind.kind === 'PrometheusRule')?.paths).toEqual([]);
     expect(MONITOR_CREDENTIALS.map((kind) => kind.kind)).toEqual([
@@ -119,11 +139,74 @@ describe('the Prometheus Operator credential paths', () => {
   });
 });
 
-/** An object of `kind` whose only field is a selector of Secret `name` at `path`. */
-function objectWith(kind: CredentialKind, path: readonly string[], name: string): KubeObject {
+describe('the Prometheus Operator file paths', () => {
+  test('make CEL that tests for the field itself', () => {
+    expect(
+      fileReferenceExpression({
+        group: 'example.org',
+        kind: 'Example',
+        paths: [
+          ['endpoints', '[]', 'bearerTokenFile'],
+          ['endpoints', '[]', 'tls', 'keyFile'],
+        ],
+      }),
+    ).toBe(
+      '(has(variables.anyObject.spec.endpoints) && variables.anyObject.spec.endpoints.exists(i0, (has(i0.bearerTokenFile) || (has(i0.tls) && has(i0.tls.keyFile)))))',
+    );
+  });
+
+  test('deny each file path of the kinds read from every namespace, outside the monitoring namespace only', () => {
+    const run = runPolicy({});
+    const template = templatesByKind(run.templates('prod')).get('HomelabMonitorFiles');
+    if (template === undefined) throw new Error('no monitor-files template');
+    let checked = 0;
+    for (const kind of MONITOR_FILES) {
+      for (const path of kind.paths) {
+        const object = objectAt(kind, path, '/var/run/secrets/kubernetes.io/serviceaccount/token');
+        expect(runValidations(template, object, {}), `${kind.kind} ${path.join('.')}`).toEqual([
+          expect.stringMatching(
+            new RegExp(
+              `^${kind.kind} names a file of the (Prometheus|Alertmanager) pods as a credential \\(.*${path.at(-1)}.*\\), which would be sent out`,
+            ),
+          ),
+        ]);
+        // the same object without the file: admitted
+        expect(runValidations(template, objectAt(kind, path.slice(0, -1), {}), {})).toEqual([]);
+        checked++;
+      }
+    }
+    expect(checked).toBe(7);
+    // The constraint leaves out the namespace of the metrics provider, whose own monitors scrape
+    // the kubelets and the API server with Prometheus' token and the cluster CA as files
+    const constraint = run.constraints('prod').find((c) => c.metadata.name === 'monitor-files') as
+      | (KubeObject & { spec: { match: { excludedNamespaces: string[] } } })
+      | undefined;
+    expect(constraint?.spec.match.excludedNamespaces).toContain('monitoring');
+    expect(constraint?.spec.match.excludedNamespaces).not.toContain('apps');
+    expect(
+      JSON.parse(constraint?.metadata.annotations?.['homelab.dev/exemptions'] ?? '[]'),
+    ).toContainEqual({
+      namespace: 'monitoring',
+      reason:
+        "the namespace of metrics's Prometheus and Alertmanager, whose own monitors read their pods' files",
+    });
+  });
+
+  test('are no constraint where no component runs Prometheus and Alertmanager', () => {
+    const without = runPolicy(
+      {},
+      REGISTRY.filter((component) => component.name !== 'metrics'),
+    );
+    expect(without.constraints('prod').map((c) => c.metadata.name)).not.toContain('monitor-files');
+    expect(without.constraints('prod').map((c) => c.metadata.name)).toContain('provider-token');
+  });
+});
+
+/** An object of `kind` whose only field is `value` at `path` (`[]`: a list, its second item). */
+function objectAt(kind: CredentialKind, path: readonly string[], value: unknown): KubeObject {
   const build = (rest: readonly string[]): unknown => {
     const [segment, ...tail] = rest;
-    if (segment === undefined) return { name, key: 'token' };
+    if (segment === undefined) return value;
     if (segment === '[]') return [{}, build(tail)];
     if (segment === '{}') return { 'X-Other': [], 'Proxy-Authorization': build(tail) };
     return { [segment]: build(tail) };
@@ -136,4 +219,9 @@ function objectWith(kind: CredentialKind, path: readonly string[], name: string)
     metadata: { name: 'example', namespace: 'apps' },
     spec: build(path) as KubeObject['spec'],
   } as KubeObject;
+}
+
+/** An object of `kind` whose only field is a selector of Secret `name` at `path`. */
+function objectWith(kind: CredentialKind, path: readonly string[], name: string): KubeObject {
+  return objectAt(kind, path, { name, key: 'token' });
 }

@@ -470,6 +470,9 @@ describe('updates of objects that break a policy', () => {
     'cluster-admin': (copy) => {
       copy.subjects = [...(copy.subjects ?? []), { kind: 'User', name: 'someone-else' }];
     },
+    'monitor-files': (copy) => {
+      copy.spec.jobLabel = 'edited';
+    },
     'provider-token': (copy) => {
       // A Prometheus Operator object's whole spec is what it checks
       if (copy.apiVersion.startsWith('monitoring.coreos.com/')) copy.spec.jobLabel = 'edited';

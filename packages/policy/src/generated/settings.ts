@@ -33,7 +33,7 @@ export interface PolicyExemption {
 /**
  * The policy exempted.
  */
-policy: ("pod-security" | "allowed-images" | "resource-requests" | "host-paths" | "required-labels" | "no-nodeport" | "cluster-admin" | "provider-token")
+policy: ("pod-security" | "allowed-images" | "resource-requests" | "host-paths" | "required-labels" | "no-nodeport" | "cluster-admin" | "provider-token" | "monitor-files")
 /**
  * A namespace a component of the cluster runs in.
  */
