@@ -1185,8 +1185,9 @@ Node before the new machine registers: with the same hostname, deleting it later
 new one. Until Talos' discovery service forgets the dead machine (its entry expires 30 minutes
 after its last refresh), \`talosctl health\` may still expect it. Each block is one chain
 (\`&&\`) from the member's removal on: a removal etcd refuses leaves the Node alone, and what the
-components recover runs only once the Node is gone (a block run again goes on past a Node
-deleted already).
+components recover runs only once the Node is gone. Run again after the member was removed,
+start at \`kubectl delete node\` (etcd refuses to remove a member twice); the deletion goes on
+past a Node deleted already.
 {{#each lifecycle}}
 
 **{{{hostname}}}** ({{{role}}}, {{{address}}}){{#if replaceRefusal}}: {{{replaceRefusal}}}.

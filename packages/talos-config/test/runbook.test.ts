@@ -2601,10 +2601,15 @@ describe('adding, retiring and replacing nodes', () => {
         'export ETCD_MEMBER=\n',
         'export ETCD_MEMBER=8f2c\n',
       );
-      const run = (text: string, removeMember: number, deleteNode: number): string[] => {
+      const run = (
+        text: string,
+        removeMember: number,
+        deleteNode: number,
+        shells = pasteShells(),
+      ): string[] => {
         stub('talosctl', `case "$*" in *remove-member*) exit ${removeMember};; esac\nexit 0\n`);
         stub('kubectl', `exit ${deleteNode}\n`);
-        const runs = pasteShells().map((shell) => {
+        const runs = shells.map((shell) => {
           writeFileSync(log, '');
           const result = spawnSync(shell.command, [...shell.args, text], {
             env: { PATH: `${dir}:/usr/bin:/bin` },
@@ -2631,9 +2636,11 @@ describe('adding, retiring and replacing nodes', () => {
         'talosctl -n 192.168.30.11 etcd remove-member 8f2c',
         'kubectl delete node prod-cp-2 --ignore-not-found --timeout=2m',
       ]);
-      // pasted as it is, without the member's ID: nothing is removed or deleted
+      // pasted as it is into an interactive shell, without the member's ID: a failed `:?` there
+      // ends only the command it is in, and the next line runs (a script would stop): nothing
+      // is removed or deleted
       const pasted = shellBlocks(replacing(ha).get('prod-cp-2')?.text ?? '')[0] as string;
-      expect(run(pasted, 0, 0)).toEqual([]);
+      expect(run(pasted, 0, 0, pasteShells('bash', ['-i']))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
