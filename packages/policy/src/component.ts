@@ -718,7 +718,10 @@ function render(input: RenderInput<PolicySettings>): ComponentOutput {
         'or baseline (each at its own level), images ' +
         'from allowed registries and never latest, CPU and memory requests, no undeclared ' +
         'hostPath, app.kubernetes.io/part-of on workloads, no NodePort Services (nor node ports of LoadBalancer Services, nor externalIPs), no ' +
-        'cluster-admin binding outside an allow list. Constraints run in dryrun in development, ' +
+        "cluster-admin binding outside an allow list, no pod reading the secrets provider's token " +
+        'nor a Prometheus Operator object naming it as a credential, no ServiceMonitor or ' +
+        'AlertmanagerConfig outside the metrics namespace naming a file of the Prometheus or ' +
+        'Alertmanager pods. Constraints run in dryrun in development, ' +
         'warn in staging and deny in production; Gatekeeper exempts its own and the system ' +
         'namespaces.',
       sections: [

@@ -131,9 +131,12 @@ export function credentialReferenceExpression(kind: CredentialKind): string {
   );
 }
 
-/** A CEL expression true when an object of the kind sets one of its paths (`filePaths`). */
+/**
+ * A CEL expression true when an object of the kind names a file at one of its paths
+ * (`filePaths`): the operator leaves an empty one out of the configuration.
+ */
 export function fileReferenceExpression(kind: CredentialKind): string {
-  return pathsExpression(kind.paths, undefined);
+  return pathsExpression(kind.paths, (ref) => `size(${ref}) > 0`);
 }
 
 type Trie = { [segment: string]: Trie };

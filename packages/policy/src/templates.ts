@@ -373,7 +373,7 @@ const CHECKS: readonly PolicyDefinition[] = [
       // The Prometheus Operator's kinds have no pod spec: their credentials are read below.
       {
         name: 'monitor',
-        expression: `variables.anyObject.apiVersion.startsWith('${MONITOR_GROUP}/')`,
+        expression: `has(variables.anyObject.apiVersion) && variables.anyObject.apiVersion.startsWith('${MONITOR_GROUP}/')`,
       },
       { name: 'podSpec', expression: `variables.monitor ? {} : (${POD_SPEC.expression})` },
       ALL_CONTAINERS,
@@ -411,7 +411,7 @@ const CHECKS: readonly PolicyDefinition[] = [
     name: 'monitor-files',
     kind: 'HomelabMonitorFiles',
     description:
-      "No ServiceMonitor or AlertmanagerConfig outside the monitoring namespace names a file as a credential (a ServiceMonitor's `bearerTokenFile`, `tlsConfig` `caFile`, `certFile`, `keyFile`; a receiver's `botTokenFile`, `tokenFile`, `userKeyFile`): the platform's Prometheus and Alertmanager read these from every namespace and would send what the file holds in their own pods (Prometheus' service account token, the receivers' credentials) to a target or receiver the namespace chooses. A Secret of the namespace is the way to give a credential.",
+      "Where the platform runs Prometheus and Alertmanager (a metrics provider), no ServiceMonitor or AlertmanagerConfig outside their namespace names a file as a credential (a ServiceMonitor's `bearerTokenFile`, `tlsConfig` `caFile`, `certFile`, `keyFile`; a receiver's `botTokenFile`, `tokenFile`, `userKeyFile`): they read these from every namespace and would send what the file holds in their own pods (Prometheus' service account token, the receivers' credentials) to a target or receiver the namespace chooses. A Secret of the namespace is the way to give a credential.",
     match: [
       {
         apiGroups: [...new Set(MONITOR_FILES.map((kind) => kind.group))].sort(),

@@ -151,7 +151,7 @@ describe('the Prometheus Operator file paths', () => {
         ],
       }),
     ).toBe(
-      '(has(variables.anyObject.spec.endpoints) && variables.anyObject.spec.endpoints.exists(i0, (has(i0.bearerTokenFile) || (has(i0.tls) && has(i0.tls.keyFile)))))',
+      '(has(variables.anyObject.spec.endpoints) && variables.anyObject.spec.endpoints.exists(i0, ((has(i0.bearerTokenFile) && size(i0.bearerTokenFile) > 0) || (has(i0.tls) && (has(i0.tls.keyFile) && size(i0.tls.keyFile) > 0)))))',
     );
   });
 
@@ -170,8 +170,10 @@ describe('the Prometheus Operator file paths', () => {
             ),
           ),
         ]);
-        // the same object without the file: admitted
+        // the same object without the file, or with an empty one (left out by the operator):
+        // admitted
         expect(runValidations(template, objectAt(kind, path.slice(0, -1), {}), {})).toEqual([]);
+        expect(runValidations(template, objectAt(kind, path, ''), {})).toEqual([]);
         checked++;
       }
     }
