@@ -475,6 +475,27 @@ describe('homelab build', () => {
     });
   });
 
+  it('indents the lines after the first of an issue thrown while reading, as of one found by the build', async () => {
+    const thrown = Object.assign(new Error('1 error(s) in the platform definition'), {
+      name: 'ValidationError',
+      issues: [
+        error({
+          code: 'mapping',
+          path: ['components', 'bitwarden-sm'],
+          message: 'maps no entry for argocd-oidc',
+          expected: 'these lines:\nsecrets:\n  argocd-oidc: <id>',
+        }),
+      ],
+    });
+    const cli = fake({ fail: thrown });
+    expect(await run(['build'], cli.io)).toBe(1);
+    expect(cli.err().split('\n').slice(0, 3)).toEqual([
+      'components.bitwarden-sm: maps no entry for argocd-oidc (expected these lines:',
+      '    secrets:',
+      '      argocd-oidc: <id>)',
+    ]);
+  });
+
   it('colours output on a terminal, not with NO_COLOR', async () => {
     const tty = fake({ isTTY: true });
     await run(['build'], tty.io);

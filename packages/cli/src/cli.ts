@@ -1131,7 +1131,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     if (isValidationError(cause)) {
       const shown = cause.issues.map((issue) => presentIssue(io, issue, false));
-      for (const issue of shown) io.stderr(`${formatIssue(issue)}\n`);
+      for (const issue of shown) {
+        io.stderr(`${formatIssue(issue).split('\n').join(`\n${CONTINUATION}`)}\n`);
+      }
       io.stderr(`${colors.red('homelab:')} ${cause.message}\n`);
       return fail(1, shown);
     }
