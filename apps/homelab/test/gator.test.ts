@@ -51,7 +51,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KubeObject, parseYaml } from '@homelab/core';
 import {
+  type CredentialKind,
   configExemptNamespaces,
+  credentialObject,
   evaluateConstraints,
   isExemptNamespace,
   MONITOR_CREDENTIALS,
@@ -787,27 +789,16 @@ suite(title, () => {
       parameters.secrets = [...parameters.secrets, token];
       const namespace = deployment.metadata.namespace as string;
       const withSecret = (
-        kind: (typeof MONITOR_CREDENTIALS)[number],
+        kind: CredentialKind,
         path: readonly string[],
         name: string,
-      ): KubeObject => {
-        const build = (rest: readonly string[]): unknown => {
-          const [segment, ...tail] = rest;
-          if (segment === undefined) return { name, key: 'token' };
-          if (segment === '[]') return [{}, build(tail)];
-          if (segment === '{}') return { 'X-Other': [], 'Proxy-Authorization': build(tail) };
-          return { [segment]: build(tail) };
-        };
-        return {
-          apiVersion: `${kind.group}/${['AlertmanagerConfig', 'PrometheusAgent', 'ScrapeConfig'].includes(kind.kind) ? 'v1alpha1' : 'v1'}`,
-          kind: kind.kind,
-          metadata: {
-            name: `${kind.kind.toLowerCase()}-${kind.paths.indexOf(path)}-${name}`,
-            namespace,
-          },
-          spec: build(path),
-        } as KubeObject;
-      };
+      ): KubeObject =>
+        credentialObject(
+          kind,
+          path,
+          { name, key: 'token' },
+          { name: `${kind.kind.toLowerCase()}-${kind.paths.indexOf(path)}-${name}`, namespace },
+        );
       const broken: KubeObject[] = [];
       const own: KubeObject[] = [];
       for (const kind of MONITOR_CREDENTIALS) {
@@ -851,24 +842,11 @@ suite(title, () => {
     () => {
       if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
       const { policies, constraint, template, excluded } = monitorFilesCase();
-      const at = (
-        kind: (typeof MONITOR_FILES)[number],
-        path: readonly string[],
-        namespace: string,
-      ): KubeObject => {
-        const build = (rest: readonly string[]): unknown => {
-          const [segment, ...tail] = rest;
-          if (segment === undefined) return '/var/run/secrets/kubernetes.io/serviceaccount/token';
-          if (segment === '[]') return [{}, build(tail)];
-          return { [segment]: build(tail) };
-        };
-        return {
-          apiVersion: `${kind.group}/${kind.kind === 'AlertmanagerConfig' ? 'v1alpha1' : 'v1'}`,
-          kind: kind.kind,
-          metadata: { name: `${kind.kind.toLowerCase()}-${kind.paths.indexOf(path)}`, namespace },
-          spec: build(path),
-        } as KubeObject;
-      };
+      const at = (kind: CredentialKind, path: readonly string[], namespace: string): KubeObject =>
+        credentialObject(kind, path, '/var/run/secrets/kubernetes.io/serviceaccount/token', {
+          name: `${kind.kind.toLowerCase()}-${kind.paths.indexOf(path)}`,
+          namespace,
+        });
       const namespace = 'homelab-gator-apps';
       const broken = MONITOR_FILES.flatMap((kind) =>
         kind.paths.map((path) => at(kind, path, namespace)),

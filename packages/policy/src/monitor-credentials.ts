@@ -14,10 +14,16 @@
 // kube-prometheus-stack, vendored): `credentialPaths` and `filePaths` read them,
 // `scripts/monitor-credentials.mjs` writes src/generated/monitor-credentials.ts, and a test holds
 // the two equal. Pure.
+import type { JsonValue, KubeObject } from '@homelab/core';
 
 /** A Prometheus Operator kind and paths under its `spec`. */
 export interface CredentialKind {
   readonly group: string;
+  /**
+   * The API version the CRD serves and stores (its `spec.versions` entry with `storage: true`):
+   * an object of the kind is `${group}/${version}`.
+   */
+  readonly version: string;
   readonly kind: string;
   /**
    * Each path, from `spec`: object keys, `[]` for each item of a list on the way, `{}` for each
@@ -49,17 +55,48 @@ export const CROSS_NAMESPACE_KINDS: readonly string[] = [
 /** The last path segments of a selector that names a ConfigMap (same shape, not a Secret). */
 const CONFIG_MAP_SELECTORS = new Set(['configMap', 'configMapKeyRef']);
 
+type CrdVersion = {
+  readonly name: string;
+  readonly served?: boolean;
+  readonly storage?: boolean;
+  readonly schema?: { readonly openAPIV3Schema?: Schema };
+};
+
+/**
+ * The version a CustomResourceDefinition stores and serves: its one `spec.versions` entry with
+ * `storage: true` (the API server accepts no CRD without one), which must be served too.
+ */
+function storageVersion(name: string, versions: readonly CrdVersion[]): string {
+  const stored = versions.filter((version) => version.storage === true);
+  const [version] = stored;
+  if (stored.length !== 1 || version === undefined) {
+    const found = versions.map((each) => `${each.name} (storage: ${each.storage ?? false})`);
+    throw new Error(
+      `CustomResourceDefinition ${name}: expected one version with storage: true in spec.versions, found ${stored.length} (${found.join(', ') || 'no versions'})`,
+    );
+  }
+  if (version.served === false) {
+    throw new Error(
+      `CustomResourceDefinition ${name}: its storage version ${version.name} is not served (served: false), so no object can be written in it`,
+    );
+  }
+  return version.name;
+}
+
 /**
  * The paths of a CustomResourceDefinition's `spec` (every served version's, merged) where `found`
  * says so (`true`: a path; `false`: look deeper), through properties, list items and map values
- * (`additionalProperties`).
+ * (`additionalProperties`); with the kind's `storageVersion` (an error when it has none).
  */
 function pathsOf(
   crd: unknown,
   found: (schema: Schema, path: readonly string[]) => boolean,
 ): CredentialKind {
-  const spec = (crd as { spec: { group: string; names: { kind: string }; versions: unknown[] } })
-    .spec;
+  const { metadata, spec } = crd as {
+    metadata?: { name?: string };
+    spec: { group: string; names: { kind: string }; versions: readonly CrdVersion[] };
+  };
+  const version = storageVersion(metadata?.name ?? spec.names.kind, spec.versions);
   const paths = new Map<string, readonly string[]>();
   const walk = (schema: Schema | undefined, path: readonly string[]): void => {
     if (schema === undefined) return;
@@ -77,15 +114,13 @@ function pathsOf(
       walk(schema.additionalProperties, [...path, '{}']);
     }
   };
-  for (const version of spec.versions as {
-    served?: boolean;
-    schema?: { openAPIV3Schema?: Schema };
-  }[]) {
-    if (version.served === false) continue;
-    walk(version.schema?.openAPIV3Schema?.properties?.spec, []);
+  for (const each of spec.versions) {
+    if (each.served === false) continue;
+    walk(each.schema?.openAPIV3Schema?.properties?.spec, []);
   }
   return {
     group: spec.group,
+    version,
     kind: spec.names.kind,
     paths: [...paths.keys()].sort().map((key) => paths.get(key) as readonly string[]),
   };
@@ -137,6 +172,35 @@ export function credentialReferenceExpression(kind: CredentialKind): string {
  */
 export function fileReferenceExpression(kind: CredentialKind): string {
   return pathsExpression(kind.paths, (ref) => `size(${ref}) > 0`);
+}
+
+/**
+ * An object of `kind` (`apiVersion` `${group}/${version}`) whose `spec` holds `leaf` at `path` and
+ * nothing else: what tests and examples use to place a value at a credential path. A `[]` segment
+ * is a list of two items, `{}` and the rest of the path (so a check must look past the first
+ * item); a `{}` segment a map of two headers, `X-Other` (an empty list) and `Proxy-Authorization`,
+ * the rest of the path (as `proxyConnectHeader` maps header names to selectors). An empty path
+ * makes `leaf` the whole `spec`.
+ */
+export function credentialObject(
+  kind: CredentialKind,
+  path: readonly string[],
+  leaf: JsonValue,
+  metadata: { readonly name: string; readonly namespace: string },
+): KubeObject {
+  const build = (rest: readonly string[]): JsonValue => {
+    const [segment, ...tail] = rest;
+    if (segment === undefined) return leaf;
+    if (segment === '[]') return [{}, build(tail)];
+    if (segment === '{}') return { 'X-Other': [], 'Proxy-Authorization': build(tail) };
+    return { [segment]: build(tail) };
+  };
+  return {
+    apiVersion: `${kind.group}/${kind.version}`,
+    kind: kind.kind,
+    metadata: { name: metadata.name, namespace: metadata.namespace },
+    spec: build(path),
+  };
 }
 
 type Trie = { [segment: string]: Trie };
@@ -212,7 +276,7 @@ function entries(list: readonly CredentialKind[]): string[] {
     .filter((kind) => kind.paths.length > 0)
     .sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0))
     .flatMap((kind) => [
-      `  { group: ${JSON.stringify(kind.group)}, kind: ${JSON.stringify(kind.kind)}, paths: [`,
+      `  { group: ${JSON.stringify(kind.group)}, version: ${JSON.stringify(kind.version)}, kind: ${JSON.stringify(kind.kind)}, paths: [`,
       ...kind.paths.map((path) => `    ${JSON.stringify(path)},`),
       '  ] },',
     ]);

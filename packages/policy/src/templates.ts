@@ -48,8 +48,24 @@ export interface PolicyDefinition {
   readonly unchanged: string;
 }
 
-/** The Prometheus Operator's API group (`provider-token` reads its kinds' credentials). */
-const MONITOR_GROUP = 'monitoring.coreos.com';
+/**
+ * The Prometheus Operator's API groups (`provider-token` reads their kinds' credentials): those of
+ * the generated kinds, sorted.
+ */
+const MONITOR_GROUPS = [
+  ...new Set([...MONITOR_CREDENTIALS, ...MONITOR_FILES].map((kind) => kind.group)),
+].sort();
+/**
+ * True when the object under review is of one of `MONITOR_GROUPS` (one `startsWith` for each,
+ * `||`-ed and parenthesised when there are more than one).
+ */
+const MONITOR_OBJECT = ((): string => {
+  const tests = MONITOR_GROUPS.map(
+    (group) => `variables.anyObject.apiVersion.startsWith('${group}/')`,
+  );
+  const anyGroup = tests.length === 1 ? tests[0] : `(${tests.join(' || ') || 'false'})`;
+  return `has(variables.anyObject.apiVersion) && ${anyGroup}`;
+})();
 const MONITOR_MESSAGE =
   "variables.anyObject.kind + ' names the secrets provider token (' + variables.params.secrets.join(', ') + ') as a credential: the Prometheus Operator would read it and Prometheus or Alertmanager send it out'";
 
@@ -373,7 +389,7 @@ const CHECKS: readonly PolicyDefinition[] = [
       // The Prometheus Operator's kinds have no pod spec: their credentials are read below.
       {
         name: 'monitor',
-        expression: `has(variables.anyObject.apiVersion) && variables.anyObject.apiVersion.startsWith('${MONITOR_GROUP}/')`,
+        expression: MONITOR_OBJECT,
       },
       { name: 'podSpec', expression: `variables.monitor ? {} : (${POD_SPEC.expression})` },
       ALL_CONTAINERS,

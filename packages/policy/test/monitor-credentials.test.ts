@@ -4,13 +4,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { type KubeObject, parseYaml, untar } from '@homelab/core';
+import { type JsonValue, type KubeObject, parseYaml, untar } from '@homelab/core';
 import { vendored } from '@homelab/core/testing';
 import { describe, expect, test } from 'vitest';
 import { runValidations, templatesByKind } from '../src/evaluate.js';
 import { MONITOR_CREDENTIALS, MONITOR_FILES } from '../src/generated/monitor-credentials.js';
 import {
   type CredentialKind,
+  credentialObject,
   credentialPaths,
   credentialReferenceExpression,
   filePaths,
@@ -21,7 +22,8 @@ import { REGISTRY, runPolicy } from './helpers.js';
 
 const CHART = 'kube-prometheus-stack';
 
-function vendoredKinds(): { kinds: CredentialKind[]; files: CredentialKind[]; source: string } {
+/** The CustomResourceDefinitions of the vendored chart, and which chart and version they are. */
+function vendoredCrds(): { crds: unknown[]; source: string } {
   const lock = JSON.parse(readFileSync(vendored('lock.json'), 'utf8')) as {
     artifacts: { name: string; version: string; path: string }[];
   };
@@ -32,11 +34,12 @@ function vendoredKinds(): { kinds: CredentialKind[]; files: CredentialKind[]; so
   const crds = untar(gunzipSync(readFileSync(vendored(pin.path))))
     .filter((file) => file.path.startsWith(prefix) && file.path.endsWith('.yaml'))
     .map((file) => parseYaml(new TextDecoder().decode(file.data)));
-  return {
-    kinds: crds.map(credentialPaths),
-    files: crds.map(filePaths),
-    source: `${CHART} ${pin.version}`,
-  };
+  return { crds, source: `${CHART} ${pin.version}` };
+}
+
+function vendoredKinds(): { kinds: CredentialKind[]; files: CredentialKind[]; source: string } {
+  const { crds, source } = vendoredCrds();
+  return { kinds: crds.map(credentialPaths), files: crds.map(filePaths), source };
 }
 
 describe('the Prometheus Operator credential paths', () => {
@@ -76,6 +79,90 @@ describe('the Prometheus Operator credential paths', () => {
     ]);
   });
 
+  test('name each kind in the version its vendored CRD serves and stores', () => {
+    const { crds } = vendoredCrds();
+    const stored = new Map(
+      crds.map((crd) => {
+        const { spec } = crd as {
+          spec: { names: { kind: string }; versions: { name: string; storage?: boolean }[] };
+        };
+        const versions = spec.versions.filter((version) => version.storage === true);
+        return [spec.names.kind, versions.map((version) => version.name)];
+      }),
+    );
+    for (const kind of [...MONITOR_CREDENTIALS, ...MONITOR_FILES]) {
+      expect([kind.version], kind.kind).toEqual(stored.get(kind.kind));
+    }
+    expect(
+      Object.fromEntries(MONITOR_CREDENTIALS.map((kind) => [kind.kind, kind.version])),
+    ).toEqual({
+      Alertmanager: 'v1',
+      AlertmanagerConfig: 'v1alpha1',
+      PodMonitor: 'v1',
+      Probe: 'v1',
+      Prometheus: 'v1',
+      PrometheusAgent: 'v1alpha1',
+      ScrapeConfig: 'v1alpha1',
+      ServiceMonitor: 'v1',
+      ThanosRuler: 'v1',
+    });
+  });
+
+  test('are refused for a CRD that stores no version, or one it does not serve', () => {
+    const crd = (versions: { name: string; served: boolean; storage: boolean }[]) => ({
+      metadata: { name: 'examples.example.org' },
+      spec: { group: 'example.org', names: { kind: 'Example' }, versions },
+    });
+    expect(credentialPaths(crd([{ name: 'v1', served: true, storage: true }]))).toEqual({
+      group: 'example.org',
+      version: 'v1',
+      kind: 'Example',
+      paths: [],
+    });
+    expect(() =>
+      credentialPaths(
+        crd([
+          { name: 'v1beta1', served: true, storage: false },
+          { name: 'v1', served: true, storage: false },
+        ]),
+      ),
+    ).toThrow(
+      'CustomResourceDefinition examples.example.org: expected one version with storage: true in spec.versions, found 0 (v1beta1 (storage: false), v1 (storage: false))',
+    );
+    expect(() => filePaths(crd([{ name: 'v1', served: false, storage: true }]))).toThrow(
+      'CustomResourceDefinition examples.example.org: its storage version v1 is not served (served: false), so no object can be written in it',
+    );
+  });
+
+  test('are where credentialObject puts a value: a list its second item, a map its Proxy-Authorization', () => {
+    const serviceMonitor = MONITOR_CREDENTIALS.find((kind) => kind.kind === 'ServiceMonitor');
+    if (serviceMonitor === undefined) throw new Error('no ServiceMonitor');
+    const path = ['endpoints', '[]', 'proxyConnectHeader', '{}', '[]'];
+    expect(serviceMonitor.paths).toContainEqual(path);
+    const selector = { name: 'own-secret', key: 'token' };
+    const object = credentialObject(serviceMonitor, path, selector, {
+      name: 'example',
+      namespace: 'apps',
+    });
+    expect(object.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(object.kind).toBe('ServiceMonitor');
+    expect(object.metadata).toEqual({ name: 'example', namespace: 'apps' });
+    expect(valueAt(object.spec, path)).toEqual(selector);
+    expect(object.spec).toEqual({
+      endpoints: [
+        {},
+        { proxyConnectHeader: { 'X-Other': [], 'Proxy-Authorization': [{}, selector] } },
+      ],
+    });
+    // A kind the CRD serves in v1alpha1 only: its objects are written in it
+    const agent = MONITOR_CREDENTIALS.find((kind) => kind.kind === 'PrometheusAgent');
+    const [first] = agent?.paths ?? [];
+    if (agent === undefined || first === undefined) throw new Error('no PrometheusAgent path');
+    const written = credentialObject(agent, first, selector, { name: 'agent', namespace: 'apps' });
+    expect(written.apiVersion).toBe('monitoring.coreos.com/v1alpha1');
+    expect(valueAt(written.spec, first)).toEqual(selector);
+  });
+
   test("find the selectors of Secrets, not ConfigMaps', at every depth and through lists", () => {
     const serviceMonitor = MONITOR_CREDENTIALS.find((kind) => kind.kind === 'ServiceMonitor');
     const paths = serviceMonitor?.paths.map((path) => path.join('.')) ?? [];
@@ -95,6 +182,7 @@ describe('the Prometheus Operator credential paths', () => {
   test('make CEL that merges shared prefixes, walks lists and escapes reserved words', () => {
     const kind: CredentialKind = {
       group: 'example.org',
+      version: 'v1',
       kind: 'Example',
       paths: [
         ['auth', 'password'],
@@ -144,6 +232,7 @@ describe('the Prometheus Operator file paths', () => {
     expect(
       fileReferenceExpression({
         group: 'example.org',
+        version: 'v1',
         kind: 'Example',
         paths: [
           ['endpoints', '[]', 'bearerTokenFile'],
@@ -205,25 +294,36 @@ describe('the Prometheus Operator file paths', () => {
 });
 
 /** An object of `kind` whose only field is `value` at `path` (`[]`: a list, its second item). */
-function objectAt(kind: CredentialKind, path: readonly string[], value: unknown): KubeObject {
-  const build = (rest: readonly string[]): unknown => {
-    const [segment, ...tail] = rest;
-    if (segment === undefined) return value;
-    if (segment === '[]') return [{}, build(tail)];
-    if (segment === '{}') return { 'X-Other': [], 'Proxy-Authorization': build(tail) };
-    return { [segment]: build(tail) };
-  };
-  const version =
-    kind.kind === 'AlertmanagerConfig' || kind.kind === 'ScrapeConfig' ? 'v1alpha1' : 'v1';
-  return {
-    apiVersion: `${kind.group}/${version}`,
-    kind: kind.kind,
-    metadata: { name: 'example', namespace: 'apps' },
-    spec: build(path) as KubeObject['spec'],
-  } as KubeObject;
+function objectAt(kind: CredentialKind, path: readonly string[], value: JsonValue): KubeObject {
+  return credentialObject(kind, path, value, { name: 'example', namespace: 'apps' });
 }
 
 /** An object of `kind` whose only field is a selector of Secret `name` at `path`. */
 function objectWith(kind: CredentialKind, path: readonly string[], name: string): KubeObject {
   return objectAt(kind, path, { name, key: 'token' });
+}
+
+/**
+ * The value at `path` in `spec` as `credentialObject` builds it, failing unless every step is
+ * what it makes: a key alone, a list of `{}` then the rest, a map of `X-Other` (empty) then
+ * `Proxy-Authorization`.
+ */
+function valueAt(spec: unknown, path: readonly string[]): unknown {
+  let node = spec;
+  for (const segment of path) {
+    if (segment === '[]') {
+      expect(node).toEqual([{}, expect.anything()]);
+      node = (node as unknown[])[1];
+    } else if (segment === '{}') {
+      const map = node as { [key: string]: unknown };
+      expect(Object.keys(map)).toEqual(['X-Other', 'Proxy-Authorization']);
+      expect(map['X-Other']).toEqual([]);
+      node = map['Proxy-Authorization'];
+    } else {
+      const object = node as { [key: string]: unknown };
+      expect(Object.keys(object)).toEqual([segment]);
+      node = object[segment];
+    }
+  }
+  return node;
 }

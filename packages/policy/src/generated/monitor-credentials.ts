@@ -7,7 +7,7 @@ export const MONITOR_CREDENTIALS_SOURCE = "kube-prometheus-stack 88.5.3";
 
 /** The Secret key selectors (`credentialPaths`) of every kind that has one. */
 export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
-  { group: "monitoring.coreos.com", kind: "Alertmanager", paths: [
+  { group: "monitoring.coreos.com", version: "v1", kind: "Alertmanager", paths: [
     ["alertmanagerConfiguration","global","httpConfig","authorization","credentials"],
     ["alertmanagerConfiguration","global","httpConfig","basicAuth","password"],
     ["alertmanagerConfiguration","global","httpConfig","basicAuth","username"],
@@ -48,7 +48,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["web","tlsConfig","client_ca","secret"],
     ["web","tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "AlertmanagerConfig", paths: [
+  { group: "monitoring.coreos.com", version: "v1alpha1", kind: "AlertmanagerConfig", paths: [
     ["receivers","[]","discordConfigs","[]","apiURL"],
     ["receivers","[]","discordConfigs","[]","httpConfig","authorization","credentials"],
     ["receivers","[]","discordConfigs","[]","httpConfig","basicAuth","password"],
@@ -268,7 +268,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["receivers","[]","wechatConfigs","[]","httpConfig","tlsConfig","cert","secret"],
     ["receivers","[]","wechatConfigs","[]","httpConfig","tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "PodMonitor", paths: [
+  { group: "monitoring.coreos.com", version: "v1", kind: "PodMonitor", paths: [
     ["podMetricsEndpoints","[]","authorization","credentials"],
     ["podMetricsEndpoints","[]","basicAuth","password"],
     ["podMetricsEndpoints","[]","basicAuth","username"],
@@ -284,7 +284,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["podMetricsEndpoints","[]","tlsConfig","cert","secret"],
     ["podMetricsEndpoints","[]","tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "Probe", paths: [
+  { group: "monitoring.coreos.com", version: "v1", kind: "Probe", paths: [
     ["authorization","credentials"],
     ["basicAuth","password"],
     ["basicAuth","username"],
@@ -300,7 +300,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["tlsConfig","cert","secret"],
     ["tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "Prometheus", paths: [
+  { group: "monitoring.coreos.com", version: "v1", kind: "Prometheus", paths: [
     ["additionalAlertManagerConfigs"],
     ["additionalAlertRelabelConfigs"],
     ["additionalScrapeConfigs"],
@@ -367,7 +367,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["web","tlsConfig","client_ca","secret"],
     ["web","tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "PrometheusAgent", paths: [
+  { group: "monitoring.coreos.com", version: "v1alpha1", kind: "PrometheusAgent", paths: [
     ["additionalScrapeConfigs"],
     ["apiserverConfig","authorization","credentials"],
     ["apiserverConfig","basicAuth","password"],
@@ -405,7 +405,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["web","tlsConfig","client_ca","secret"],
     ["web","tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "ScrapeConfig", paths: [
+  { group: "monitoring.coreos.com", version: "v1alpha1", kind: "ScrapeConfig", paths: [
     ["authorization","credentials"],
     ["azureSDConfigs","[]","authorization","credentials"],
     ["azureSDConfigs","[]","basicAuth","password"],
@@ -631,7 +631,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["tlsConfig","cert","secret"],
     ["tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "ServiceMonitor", paths: [
+  { group: "monitoring.coreos.com", version: "v1", kind: "ServiceMonitor", paths: [
     ["endpoints","[]","authorization","credentials"],
     ["endpoints","[]","basicAuth","password"],
     ["endpoints","[]","basicAuth","username"],
@@ -647,7 +647,7 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
     ["endpoints","[]","tlsConfig","cert","secret"],
     ["endpoints","[]","tlsConfig","keySecret"],
   ] },
-  { group: "monitoring.coreos.com", kind: "ThanosRuler", paths: [
+  { group: "monitoring.coreos.com", version: "v1", kind: "ThanosRuler", paths: [
     ["alertRelabelConfigs"],
     ["alertmanagersConfig"],
     ["containers","[]","env","[]","valueFrom","secretKeyRef"],
@@ -682,12 +682,12 @@ export const MONITOR_CREDENTIALS: readonly CredentialKind[] = [
 
 /** The file paths (`filePaths`) of the kinds read from every namespace. */
 export const MONITOR_FILES: readonly CredentialKind[] = [
-  { group: "monitoring.coreos.com", kind: "AlertmanagerConfig", paths: [
+  { group: "monitoring.coreos.com", version: "v1alpha1", kind: "AlertmanagerConfig", paths: [
     ["receivers","[]","pushoverConfigs","[]","tokenFile"],
     ["receivers","[]","pushoverConfigs","[]","userKeyFile"],
     ["receivers","[]","telegramConfigs","[]","botTokenFile"],
   ] },
-  { group: "monitoring.coreos.com", kind: "ServiceMonitor", paths: [
+  { group: "monitoring.coreos.com", version: "v1", kind: "ServiceMonitor", paths: [
     ["endpoints","[]","bearerTokenFile"],
     ["endpoints","[]","tlsConfig","caFile"],
     ["endpoints","[]","tlsConfig","certFile"],
