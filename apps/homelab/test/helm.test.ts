@@ -2376,6 +2376,64 @@ suite(title, () => {
       );
     });
 
+    it('runs the Prometheus Operator with instances in its own namespace only, where every instance the charts render lives', (context) => {
+      if (helm === undefined) expect.fail('helm not found on PATH');
+      // The operator-instance-namespaces check reads the values; this is what the chart makes of
+      // them: the operator's flags. An operator without them brings up a Prometheus or
+      // Alertmanager made in any namespace, with that namespace's Secrets in its configuration.
+      const renders = [...rendered.entries()].filter(
+        ([render, result]) =>
+          render.path === 'charts/monitoring' &&
+          (result.documents ?? []).some(({ object }) => object.kind === 'Prometheus'),
+      );
+      if (renders.length === 0) notRun(context, 'no cluster deploys a Prometheus');
+      const instanceKinds = new Set([
+        'Prometheus',
+        'PrometheusAgent',
+        'Alertmanager',
+        'ThanosRuler',
+      ]);
+      for (const [render, result] of renders) {
+        const objects = (result.documents ?? []).map(({ object }) => object);
+        const namespace = objects.find((object) => object.kind === 'Prometheus')?.metadata
+          .namespace;
+        const operators = objects.filter(
+          (object) =>
+            object.kind === 'Deployment' &&
+            JSON.stringify(object).includes('--prometheus-config-reloader='),
+        );
+        expect([render.cluster, operators.length]).toEqual([render.cluster, 1]);
+        const containers = ((
+          operators[0]?.spec as { template?: { spec?: { containers?: { args?: string[] }[] } } }
+        )?.template?.spec?.containers ?? []) as { args?: string[] }[];
+        const flags = containers
+          .flatMap((container) => container.args ?? [])
+          .filter((arg) =>
+            /^--(prometheus|alertmanager|thanos-ruler)-instance-namespaces=/.test(arg),
+          )
+          .sort();
+        expect([render.cluster, flags]).toEqual([
+          render.cluster,
+          [
+            `--alertmanager-instance-namespaces=${namespace}`,
+            `--prometheus-instance-namespaces=${namespace}`,
+            `--thanos-ruler-instance-namespaces=${namespace}`,
+          ],
+        ]);
+        const elsewhere = [...rendered.entries()]
+          .filter(([other]) => other.cluster === render.cluster)
+          .flatMap(([, other]) => (other.documents ?? []).map(({ object }) => object))
+          .filter(
+            (object) =>
+              instanceKinds.has(object.kind) &&
+              object.apiVersion.startsWith('monitoring.coreos.com/') &&
+              object.metadata.namespace !== namespace,
+          )
+          .map((object) => `${object.kind} ${object.metadata.namespace}/${object.metadata.name}`);
+        expect([render.cluster, elsewhere]).toEqual([render.cluster, []]);
+      }
+    });
+
     it("starts Grafana with its image's plugins only: none downloaded, installed or updated at start", (context) => {
       if (helm === undefined) expect.fail('helm not found on PATH');
       // Grafana 13.2 installs its preinstall list from grafana.com at every start and updates

@@ -12,6 +12,7 @@ import {
   type SystemInput,
   settingsPath,
   type Values,
+  valuesSource,
   warning,
 } from '@homelab/core';
 import type { MonitoringSettings } from './generated/settings.js';
@@ -334,8 +335,62 @@ export const talosScrapeTargets: SystemCheck = {
   },
 };
 
+/** The operator's values that say where it brings up instances, and what they would be. */
+const INSTANCE_NAMESPACES = [
+  ['prometheusInstanceNamespaces', 'Prometheus (and PrometheusAgent)'],
+  ['alertmanagerInstanceNamespaces', 'Alertmanager'],
+  ['thanosRulerInstanceNamespaces', 'ThanosRuler'],
+] as const;
+
+/**
+ * The Prometheus Operator brings up Prometheus, Alertmanager and Thanos Ruler in the monitoring
+ * namespace only (`prometheusOperator.<kind>InstanceNamespaces`, which the chart passes as the
+ * operator's `--<kind>-instance-namespaces`). The operator's ClusterRole reads every Secret: a
+ * Prometheus or Alertmanager made in an application's namespace would have it copy that
+ * namespace's Secrets into the configuration it generates there (an Alertmanager's
+ * `configSecret`, whole), the secrets provider's token among them, and select monitors of every
+ * namespace. The policy component relies on it: `monitor-files` leaves the monitoring namespace
+ * out as the only one whose pods' files monitors may name, and `provider-token` covers the
+ * objects these instances select, not instances of an application's own.
+ */
+export const operatorInstanceNamespaces: SystemCheck = {
+  name: 'operator-instance-namespaces',
+  description:
+    "The Prometheus Operator brings up Prometheus, Alertmanager and Thanos Ruler only in the monitoring Application's namespace (prometheusOperator.*InstanceNamespaces): the namespace whose pods' files the policies allow monitors to name.",
+  check(input) {
+    const issues: Issue[] = [];
+    for (const deployed of input.clusters) {
+      const app = deployed.applications.find((candidate) => candidate.component === 'monitoring');
+      if (app === undefined) continue;
+      const operator = table(
+        table(table(deployedValues(input, app))[KPS_VALUES_KEY]).prometheusOperator,
+      );
+      if (operator.enabled === false) continue;
+      for (const [key, kind] of INSTANCE_NAMESPACES) {
+        const value = operator[key];
+        const namespaces = Array.isArray(value) ? value.map(String) : [];
+        if (namespaces.length === 1 && namespaces[0] === app.namespace) continue;
+        issues.push(
+          error({
+            code: 'operator-instance-namespaces',
+            path: settingsPath(deployed.cluster, 'monitoring'),
+            output:
+              valuesSource(input, app, [KPS_VALUES_KEY, 'prometheusOperator', key]) ??
+              `charts/monitoring/values.yaml#${KPS_VALUES_KEY}.prometheusOperator.${key}`,
+            ...(value === undefined ? {} : { value }),
+            message: `the Prometheus Operator on cluster "${deployed.cluster.name}" would bring up ${kind} instances ${namespaces.length === 0 ? 'in every namespace' : `in ${namespaces.join(', ')}`}: one made in an application's namespace gets that namespace's Secrets, the secrets provider's token among them, copied into its configuration, and the admission policies leave only "${app.namespace}" out as the platform's own`,
+            expected: `${KPS_VALUES_KEY}.prometheusOperator.${key}: [${app.namespace}]`,
+          }),
+        );
+      }
+    }
+    return issues;
+  },
+};
+
 export const MONITORING_CHECKS: readonly SystemCheck[] = [
   monitorsHaveTargets,
   heartbeatPerCluster,
   talosScrapeTargets,
+  operatorInstanceNamespaces,
 ];
