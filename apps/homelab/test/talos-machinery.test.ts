@@ -16,17 +16,20 @@
 // TALOS_MACHINERY_DIRS, else the suite looks in the tools cache). Without them the suite is
 // skipped and says "not run" (a skipped test is not a passed one); with CI=true a missing build
 // fails. It reads the committed clusters/ only, never the definition.
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { IN_CI, REPO } from './helm/harness.js';
 import {
+  authorities,
   type ClusterRun,
   configDocuments,
   consistencyProblems,
   coverageProblems,
+  dryRunProblems,
   duplicateListEntries,
   findTalosMachinery,
   imageProblems,
@@ -169,6 +172,23 @@ suite(`talos suite (talos-machinery ${[...tools.keys()].join(', ') || 'not found
           expect(runOf(cluster).renewals[0]).toMatch(/^context: /m);
         });
 
+        it("makes secrets.yaml again from a control plane's running config (after a CA rotation): the secrets it runs with, and each node's dry run gets its authorities", () => {
+          const run = runOf(cluster);
+          expect(run.rebuilds).toHaveLength(1);
+          const [rebuild] = run.rebuilds;
+          expect(bundleSecrets(rebuild?.bundle ?? '')).toEqual(
+            configSecrets(rebuild?.running ?? ''),
+          );
+          // One dry run per node of the table, after the rebuild
+          expect(
+            run.applied
+              .filter((entry) => entry.dryRun)
+              .map((entry) => entry.node)
+              .sort(),
+          ).toEqual(run.material.nodes.map((node) => node.name).sort());
+          expect(dryRunProblems(run)).toEqual([]);
+        });
+
         it('leaves the CNI and kube-proxy as the patches set them, and exempts kube-system once', () => {
           const run = runOf(cluster);
           const role = configDocuments(
@@ -268,6 +288,97 @@ suite(`talos suite (talos-machinery ${[...tools.keys()].join(', ') || 'not found
       console.log(`talos suite: broken on purpose: ${problems[0]}`);
       expect(problems.join('\n')).toContain('cni name should be one of');
       expect(problems.some((problem) => /validate/.test(problem))).toBe(true);
+    });
+
+    /** New authorities, as `talosctl rotate-ca` makes them: those of another bundle. */
+    function newAuthorities(): Record<'os' | 'k8s', { crt: string; key: string }> {
+      if (target === undefined) expect.fail('no cluster with a talos-machinery build');
+      const file = join(scratch('homelab-talos-ca-'), 'secrets.yaml');
+      const made = spawnSync((target.tool as TalosMachinery).path, ['gen', 'secrets', '-o', file], {
+        encoding: 'utf8',
+      });
+      expect(made.stderr).toBe('');
+      return (
+        parse(readFileSync(file, 'utf8')) as {
+          certs: Record<'os' | 'k8s', { crt: string; key: string }>;
+        }
+      ).certs;
+    }
+
+    /** A running config whose two authorities the rotation replaced. */
+    const rotated =
+      (certs: Record<'os' | 'k8s', { crt: string; key: string }>) => (config: string) =>
+        configDocuments(config)
+          .map((document) => {
+            if (document.kind !== undefined || !('machine' in document)) return stringify(document);
+            setPath(document, ['machine', 'ca'], { ...certs.os });
+            setPath(document, ['cluster', 'ca'], { ...certs.k8s });
+            return stringify(document);
+          })
+          .join('---\n');
+
+    it('carries the authorities a rotation gave the running config through secrets.yaml into every node’s dry run', () => {
+      if (target === undefined) expect.fail('no cluster with a talos-machinery build');
+      const certs = newAuthorities();
+      const run = runRunbook(
+        REPO,
+        readCluster(REPO, target.cluster),
+        target.tool as TalosMachinery,
+        scratch('homelab-talos-run-'),
+        undefined,
+        { runningConfig: rotated(certs) },
+      );
+      expect(runProblems(run)).toEqual([]);
+      const bundle = parse(run.rebuilds[0]?.bundle ?? '') as { certs: typeof certs };
+      expect([bundle.certs.os, bundle.certs.k8s]).toEqual([certs.os, certs.k8s]);
+      // Every config made after the rebuild (its dry runs, and the later sections' applies)
+      // carries the new authorities; the nodes' earlier configs had the old ones, so each of
+      // those is a change the consistency check sees.
+      const rebuildLine = run.material.commands.find((command) =>
+        command.text.includes('--from-controlplane-config'),
+      )?.line;
+      if (rebuildLine === undefined) expect.fail('no rebuild of secrets.yaml in the runbook');
+      const after = run.applied.filter((entry) => entry.command.line > rebuildLine);
+      expect(after.filter((entry) => entry.dryRun).length).toBeGreaterThan(0);
+      for (const entry of after) {
+        expect([entry.command.line, entry.node, authorities(entry.config ?? '')]).toEqual([
+          entry.command.line,
+          entry.node,
+          { machine: certs.os.crt, cluster: certs.k8s.crt },
+        ]);
+      }
+      expect(dryRunProblems(run)).toEqual([]);
+      expect(consistencyProblems(run)).toHaveLength(after.length);
+    });
+
+    it('fails when secrets.yaml is not the one made from the running config after a rotation (broken on purpose)', () => {
+      const certs = newAuthorities();
+      if (target === undefined) expect.fail('no cluster with a talos-machinery build');
+      const root = scratch('homelab-talos-broken-');
+      cpSync(join(REPO, 'clusters', target.cluster), join(root, 'clusters', target.cluster), {
+        recursive: true,
+      });
+      const file = join(root, 'clusters', target.cluster, 'RUNBOOK.md');
+      const text = readFileSync(file, 'utf8');
+      const line = '-o "$TALOS_DIR/secrets.yaml" --force\n';
+      expect(text).toContain(
+        `--from-controlplane-config "$TALOS_DIR/controlplane.running.yaml" ${line}`,
+      );
+      writeFileSync(file, text.replace(line, '-o "$TALOS_DIR/secrets.rotated.yaml"\n'));
+      const run = runRunbook(
+        root,
+        readCluster(root, target.cluster),
+        target.tool as TalosMachinery,
+        scratch('homelab-talos-run-'),
+        undefined,
+        { runningConfig: rotated(certs) },
+      );
+      const problems = dryRunProblems(run);
+      console.log(`talos suite: broken on purpose: ${problems[0]}`);
+      expect(problems.length).toBe(2 * run.applied.filter((entry) => entry.dryRun).length);
+      expect(problems[0]).toMatch(
+        /: \S+ would get another machine\.ca than the control plane runs with$/,
+      );
     });
 
     it('fails when a runbook command has a flag talosctl does not have', () => {
@@ -391,4 +502,41 @@ function editV1alpha1(file: string, edit: (document: { [key: string]: unknown })
   }
   edit(first as { [key: string]: unknown });
   writeFileSync(file, documents.map((document) => `---\n${stringify(document)}`).join(''));
+}
+
+type Loose = { [key: string]: Loose } & { crt?: unknown; key?: unknown };
+
+/** The secrets of a control plane's config, named as a `gen secrets` bundle names them. */
+function configSecrets(config: string) {
+  const document = (v1alpha1(configDocuments(config)) ?? {}) as unknown as Loose;
+  const { machine, cluster } = document;
+  return {
+    cluster: { id: cluster?.id, secret: cluster?.secret },
+    secrets: {
+      bootstraptoken: cluster?.token,
+      secretboxencryptionsecret: cluster?.secretboxEncryptionSecret,
+    },
+    trustdinfo: { token: machine?.token },
+    certs: {
+      etcd: cluster?.etcd?.ca,
+      k8s: cluster?.ca,
+      k8saggregator: cluster?.aggregatorCA,
+      k8sserviceaccount: { key: cluster?.serviceAccount?.key },
+      os: machine?.ca,
+    },
+  };
+}
+
+/** The same secrets of a `gen secrets` bundle. */
+function bundleSecrets(bundle: string) {
+  const parsed = parse(bundle) as Loose;
+  return {
+    cluster: { id: parsed.cluster?.id, secret: parsed.cluster?.secret },
+    secrets: {
+      bootstraptoken: parsed.secrets?.bootstraptoken,
+      secretboxencryptionsecret: parsed.secrets?.secretboxencryptionsecret,
+    },
+    trustdinfo: { token: parsed.trustdinfo?.token },
+    certs: parsed.certs,
+  };
 }

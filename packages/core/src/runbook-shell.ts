@@ -86,6 +86,8 @@ export const WAIT_SECONDS = {
   bgp: 10 * 60,
   /** The kubelet mounts a Secret's new value in a running pod (its sync period, about a minute, and the operator's sync). */
   mountedSecret: 5 * 60,
+  /** Every kubelet serves a certificate of the new Kubernetes CA once the restarted approver approved its request (after a CA rotation). */
+  kubeletServing: 10 * 60,
 } as const;
 
 /** A wait of a generated document: `boundedWait` renders it. */

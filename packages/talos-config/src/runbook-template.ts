@@ -489,6 +489,136 @@ talosctl config node {{shell first.address}}
 talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force
 \`\`\`
 
+## Later: rotating the cluster's certificate authorities (after a leak)
+
+Whoever holds a copy of \`talosconfig\` or \`kubeconfig\` administers the cluster until its
+certificate expires, and neither Talos nor Kubernetes can revoke one: when one leaked (a lost
+laptop, a file sent by mistake), replace the authorities that signed them. \`talosctl rotate-ca\`
+does it on the running nodes, without a reboot: first the Talos API's CA (\`talosconfig\`), then
+the Kubernetes CA (\`kubeconfig\`, the kubelets, every client of the API server), each in three
+rounds: the new CA accepted beside the old one, then issuing, then the old one dropped. It leaves
+etcd's CA, the front proxy's CA, the service-account signing key, the cluster's tokens and the
+key that encrypts Secrets in etcd as they were: where \`secrets.yaml\` itself leaked, those leaked
+with it, and only a cluster made again from new secrets (step 1) replaces them.
+
+Every node must be up and Ready: the rotation checks each before its first change and stops
+there otherwise. Do not interrupt it: a node lost midway leaves the cluster between two
+authorities, to be mended by hand (\`talosctl edit machineconfig --mode=no-reboot\`: \`machine.ca\`
+and \`machine.acceptedCAs\`, or \`cluster.ca\` and \`cluster.acceptedCAs\`, as Talos' CA rotation guide
+shows), never by running the command again: each run makes new authorities. talosctl prints the
+old and the new authorities' private keys and the new \`talosconfig\`: the blocks keep that
+output in files beside \`secrets.yaml\`, in the folder only you can open (step 1), and show its
+progress lines; its errors go to the terminal. First check the cluster, and keep copies of the
+three files until the end:
+
+\`\`\`sh
+talosctl health -n {{shell first.address}} &&
+cp "$TALOS_DIR/secrets.yaml" "$TALOS_DIR/secrets.yaml.before-rotation" &&
+cp "$TALOS_DIR/talosconfig" "$TALOS_DIR/talosconfig.before-rotation" &&
+cp "$TALOS_DIR/kubeconfig" "$TALOS_DIR/kubeconfig.before-rotation"
+\`\`\`
+
+The Talos API's authority. talosctl writes the new \`talosconfig\` beside the old one (\`-o\`) once
+the rotation finished, and the block installs it only then; it keeps the endpoints and names no
+node, which the last commands set again:
+
+\`\`\`sh
+talosctl -n {{shell first.address}} rotate-ca --talos=true --kubernetes=false --dry-run=false --with-docs=false --with-examples=false --control-plane-nodes {{shell caRotation.controlPlaneNodes}}{{#if caRotation.workerNodes}} --worker-nodes {{shell caRotation.workerNodes}}{{/if}} -o "$TALOS_DIR/talosconfig.rotated" | tee "$TALOS_DIR/rotate-ca-talos.log" | grep -E '^(> |  ?- )'
+grep -q '^> Writing new talosconfig to ' "$TALOS_DIR/rotate-ca-talos.log" &&
+mv "$TALOS_DIR/talosconfig.rotated" "$TALOS_DIR/talosconfig" &&
+talosctl config endpoint{{#each controlPlanes}} {{shell address}}{{/each}} &&
+talosctl config node {{shell first.address}} &&
+talosctl -n {{shell caRotation.nodes}} version >/dev/null &&
+echo 'every node answers to the new talosconfig'
+\`\`\`
+
+Without "Writing new talosconfig", \`talosconfig\` is still the old one: it works as long as the rotation
+stopped before its second round ("Making new Talos CA the issuing CA"); after that, the nodes it
+switched answer only to the \`talosconfig\` printed in \`rotate-ca-talos.log\` after "Generating new
+talosconfig", with which to mend them as above. A workload's access to the Talos API
+(\`kubernetesTalosAPIAccess\`: the etcd snapshots, where they run) gets a certificate of the new CA
+from Talos itself, within a minute of the second round.
+
+Then the Kubernetes authority. From its second round on, the API server shows a certificate of
+the new CA, which the pods started before do not trust (they read the CA once, at start): the
+CNI, the operators and controllers lose the API until they restart, below, while traffic between
+pods goes on. Each kubelet restarts three times, the control planes' static pods once; once the
+old CA is dropped, each kubelet asks for a new serving certificate, and \`kubectl logs\` and \`exec\`
+fail until the approver, restarted below, approves it:
+
+\`\`\`sh
+talosctl -n {{shell first.address}} rotate-ca --talos=false --kubernetes=true --dry-run=false --with-docs=false --with-examples=false --control-plane-nodes {{shell caRotation.controlPlaneNodes}}{{#if caRotation.workerNodes}} --worker-nodes {{shell caRotation.workerNodes}}{{/if}} | tee "$TALOS_DIR/rotate-ca-kubernetes.log" | grep -E '^(> |  ?- )'
+grep -q '^> Kubernetes CA rotation done' "$TALOS_DIR/rotate-ca-kubernetes.log" &&
+talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force &&
+kubectl get nodes
+\`\`\`
+
+Then restart the pods onto the new CA, a namespace at a time: every DaemonSet, Deployment and
+StatefulSet, then a wait for each. Pods none of them manages stay as they are (a CronJob's next
+Job starts with the new CA). First kube-system, where the CNI runs (every new pod needs it), and
+the kubelet serving certificate approver, then a wait until every kubelet serves again:
+
+\`\`\`sh
+for ns in{{#each caRotation.first}} {{shell this}}{{/each}}; do
+  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout restart "$workload"; done
+  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout status "$workload" --timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done
+done
+{{{caRotation.kubeletsServe}}}
+\`\`\`
+
+Then {{#if caRotation.ordered.length}}the Applications' namespaces, in the order Argo CD syncs them (a provider before its
+consumers: the storage before the workloads whose volumes it attaches), and every other
+namespace after them{{else}}every other namespace{{/if}}{{#if afterReboot}}; then the components' own waits, as after a node's
+reboot{{/if}}:
+
+\`\`\`sh
+for ns in{{#each caRotation.ordered}} {{shell this}}{{/each}} $(kubectl get namespaces -o name | sed 's|^namespace/||' | grep -vxF{{#each caRotation.done}} -e {{shell this}}{{/each}}); do
+  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout restart "$workload"; done
+  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout status "$workload" --timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done
+done
+{{#if afterReboot}}
+{{{afterReboot.commands}}}
+{{/if}}
+\`\`\`
+
+Last, \`secrets.yaml\`: the one of step 1 still holds the old authorities, and every command of
+this runbook that makes configs from it (changing Talos settings, adding a node, a new
+\`talosconfig\`) would give the nodes the old ones back: they would refuse the new \`talosconfig\`,
+and their kubelets the API server. Make it again from a control plane's running config, which
+holds the new authorities with their keys and every other secret as it was (\`--force\` replaces
+the old file, kept as \`secrets.yaml.before-rotation\`):
+
+\`\`\`sh
+talosctl -n {{shell first.address}} get machineconfig v1alpha1 -o jsonpath='{.spec}' >"$TALOS_DIR/controlplane.running.yaml"
+talosctl gen secrets --from-controlplane-config "$TALOS_DIR/controlplane.running.yaml" -o "$TALOS_DIR/secrets.yaml" --force
+rm -f "$TALOS_DIR/controlplane.running.yaml"
+\`\`\`
+
+Check it: the configs made from it with this cluster's patches are what each node runs (\`No
+changes.\`). A difference in \`ca\` means it does not hold the new authorities: put
+\`secrets.yaml.before-rotation\` aside and look; a difference elsewhere is a change of the
+definition not applied yet, which "Later: changing Talos settings" applies. The filter leaves out
+the lines of keys and certificates, which a difference would show (talosctl prints a dry run's
+difference on its error output):
+
+\`\`\`sh
+{{> genConfig}}
+  --output-types controlplane,worker \\
+  --output-dir "$TALOS_DIR" --force
+{{#each upgradeOrder}}
+talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --dry-run 2>&1 | grep -vE '(crt|key): '
+{{/each}}
+\`\`\`
+
+Then put this \`secrets.yaml\` in your password manager in place of the old one, give the new
+\`talosconfig\` to whoever else uses the Talos API and a new kubeconfig to whoever uses the
+cluster's (the old ones no longer work), and delete the copies and logs, which hold the old and
+the new authorities' keys:
+
+\`\`\`sh
+rm -f "$TALOS_DIR/secrets.yaml.before-rotation" "$TALOS_DIR/talosconfig.before-rotation" "$TALOS_DIR/kubeconfig.before-rotation" "$TALOS_DIR/rotate-ca-talos.log" "$TALOS_DIR/rotate-ca-kubernetes.log"
+\`\`\`
+
 ## Later: changing Talos settings
 
 After \`{{{build}}}\` changed these patches, regenerate the machine configs (step 3, but only

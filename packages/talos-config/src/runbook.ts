@@ -15,6 +15,7 @@ import {
   applicationManualSync,
   atOrAboveFloor,
   boundedWait,
+  compareStrings,
   endSyncCommands,
   pauseAutoSyncCommands,
   READ_ALONE_NOTE,
@@ -27,7 +28,7 @@ import {
   WAIT_SECONDS,
 } from '@homelab/core';
 import type { Baseline } from './baseline.js';
-import { CERT_APPROVER_VERSION } from './baseline.js';
+import { CERT_APPROVER_NAMESPACE, CERT_APPROVER_VERSION } from './baseline.js';
 import type { FirewallRule } from './firewall.js';
 import type { ClusterPatches } from './patches.js';
 import type { MergedTalosRequirements } from './requirements.js';
@@ -952,6 +953,7 @@ export function runbook(
             }),
           }
         : false,
+    caRotation: caRotationView(input),
     afterReboot:
       input.afterNodeReboot === undefined || input.afterNodeReboot.length === 0
         ? false
@@ -963,6 +965,45 @@ export function runbook(
   return `${render(view)
     .replace(/\n{3,}/g, '\n\n')
     .replace(/\n+$/, '')}\n`;
+}
+
+/**
+ * "Rotating the cluster's certificate authorities": the nodes `talosctl rotate-ca` rotates (given,
+ * never discovered: Talos' discovery may take the API endpoint's VIP for a control plane,
+ * siderolabs/talos#10357), and the namespaces whose pods restart onto the new Kubernetes CA, in
+ * order. Pods read the cluster CA once, at start (client-go's `rest.InClusterConfig`), and the
+ * API server's certificate comes from the new CA from the rotation's second round on: kube-system
+ * first (the CNI, which every new pod needs), then the kubelet serving certificate approver (each
+ * kubelet asks for a new serving certificate once the old CA is dropped: no `kubectl exec` or
+ * `logs` until it is approved), then the Applications' namespaces in their sync order (a
+ * provider before its consumers: the storage before the workloads whose volumes it attaches),
+ * then every other namespace.
+ */
+function caRotationView(input: RunbookInput) {
+  const { cluster } = input;
+  const first = ['kube-system', CERT_APPROVER_NAMESPACE];
+  const applications = [...(input.gitops?.applications ?? [])].sort(
+    (a, b) => a.wave - b.wave || compareStrings(a.namespace, b.namespace),
+  );
+  const ordered = [...new Set(applications.map((app) => app.namespace))].filter(
+    (namespace) => !first.includes(namespace),
+  );
+  const workers = cluster.nodes.filter((node) => node.role !== 'controlplane');
+  return {
+    controlPlaneNodes: cluster.controlPlanes.map((node) => node.address).join(','),
+    workerNodes: workers.length === 0 ? false : workers.map((node) => node.address).join(','),
+    nodes: cluster.nodes.map((node) => node.address).join(','),
+    approver: CERT_APPROVER_NAMESPACE,
+    first,
+    ordered,
+    done: [...first, ...ordered],
+    kubeletsServe: boundedWait({
+      condition: `[ -z "$(for node in $(kubectl get nodes -o name); do kubectl get --raw "/api/v1/nodes/\${node#node/}/proxy/healthz" >/dev/null 2>&1 || echo "\${node#node/}"; done)" ]`,
+      seconds: WAIT_SECONDS.kubeletServing,
+      interval: 10,
+      message: `a kubelet still serves no certificate of the new CA (its serving certificate request is not approved): see kubectl get csr and kubectl -n ${CERT_APPROVER_NAMESPACE} logs deployment/kubelet-serving-cert-approver`,
+    }),
+  };
 }
 
 /** What the platform asks of Talos, as the runbook lists it (Markdown). */

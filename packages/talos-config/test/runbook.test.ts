@@ -110,6 +110,9 @@ function splitCommands(script: string): Word[][] {
       while (i + 1 < script.length && script[i + 1] !== '\n') i += 1;
     } else if (c === ' ' || c === '\t') {
       endWord();
+    } else if (c === '&' && script[i - 1] === '>') {
+      text += c; // a redirection (`2>&1`), not a list
+      inWord = true;
     } else if (c === '\n' || c === ';' || c === '|' || c === '&') {
       endCommand();
     } else {
@@ -205,12 +208,17 @@ describe('the runbook template', () => {
       // {{shell}}; the removed node's, the operator's NODE
       '> etcdRetireGate member=\'"$NODE"\' name="$NODE" peer=removedNode.peer',
       '> etcdRetireGate member=(shell hostname) name=hostname peer=peer',
+      // the CA rotation's restarts: what components wait for after a node's reboot, as above
+      'afterReboot.commands',
       'beforeDrain.commands',
       'beforeDrain.commands',
       'build',
       'build',
       'build',
       'build',
+      // the wait for the kubelets' new serving certificates after a CA rotation (core's
+      // boundedWait, fixed text)
+      'caRotation.kubeletsServe',
       'commands',
       'commands',
       'configOption',
@@ -330,8 +338,11 @@ describe('values that try to leave their quotes', () => {
   // read as its condition, where the definition's values are.
   // The end of an Application's sync (core endSyncCommands) reads its phase in substitutions of
   // its own: read as the kubectl commands inside them (a quoted value there may span lines).
+  // The restarts after a CA rotation loop over the cluster's namespaces and workloads with
+  // substitutions of their own (fixed commands; the namespaces they name go through {{shell}}).
   const markdown = hostileRunbook()
     .replace(/### Retiring a node no longer in the definition[\s\S]*?(?=### Replacing)/, '')
+    .replace(/Then restart the pods onto the new CA[\s\S]*?(?=Last, `secrets\.yaml`)/, '')
     .replace(
       /\( deadline=\$\(\(\$\(date \+%s\) \+ 300\)\); until phase=\$\((kubectl [\s\S]*?)\) && \[ "\$phase" != Running \] && \[ "\$phase" != Terminating \]; do if \[ "\$\(date \+%s\)" -ge "\$deadline" \]; then echo '(?:[^']|'\\'')*' >&2; exit 1; fi; sleep 5; done \)/g,
       '$1',
@@ -346,6 +357,7 @@ describe('values that try to leave their quotes', () => {
     expect(commands.length).toBeGreaterThan(20);
     expect(commands.flat().filter((word) => word.substitution)).toEqual([]);
     const programs = new Set(commands.map((words) => words[0]?.text));
+
     expect([...programs].sort()).toEqual(
       [
         // "When a drain gives up": `: "${NODE:?…}"`
@@ -358,6 +370,11 @@ describe('values that try to leave their quotes', () => {
         'mv',
         'chmod',
         'curl',
+        // "rotating the cluster's certificate authorities": the copies kept, the output kept
+        // (tee) and its progress shown, the new talosconfig answered
+        'cp',
+        'tee',
+        'echo',
         // "Moving this cluster to another revision": the root compared, the revision's own applied
         'diff',
         'export',
@@ -848,6 +865,198 @@ describe('the reference runbook', () => {
       '--force',
     ]);
     expect(rest).toEqual([...setContext, kubeconfig]);
+  });
+
+  it("rotates the Talos API's and the Kubernetes CA on the cluster's own nodes, installs what talosctl wrote only once it finished, and makes secrets.yaml again from a control plane's running config", () => {
+    const from = "## Later: rotating the cluster's certificate authorities (after a leak)";
+    expect(markdown.indexOf(from)).toBeGreaterThan(
+      markdown.indexOf('## Later: renewing the client certificates'),
+    );
+    const text = markdown.slice(
+      markdown.indexOf(from),
+      markdown.indexOf('\n## ', markdown.indexOf(from) + 1),
+    );
+    const blocks = shellBlocks(text).map((block) =>
+      splitCommands(block).map((command) => command.map((word) => word.text)),
+    );
+    const [
+      before,
+      talosAuthority,
+      kubernetesAuthority,
+      restartFirst,
+      restartRest,
+      rebuild,
+      check,
+      cleanUp,
+    ] = blocks;
+    expect(blocks).toHaveLength(8);
+    const cluster = talos([haCluster()], [cilium]).platform.clusters[0];
+    const addresses = (role: 'controlplane' | 'worker') =>
+      (cluster?.nodes ?? []).filter((node) => node.role === role).map((node) => node.address);
+    expect(addresses('controlplane')).toEqual(['192.168.30.11', '192.168.30.12', '192.168.30.13']);
+    expect(addresses('worker').length).toBeGreaterThan(1);
+    const nodes = [
+      '--control-plane-nodes',
+      addresses('controlplane').join(','),
+      '--worker-nodes',
+      addresses('worker').join(','),
+    ];
+    // The nodes given (Talos' discovery may take the VIP for a control plane, siderolabs/talos#10357),
+    // the running configs re-encoded without Talos' documentation, and no dry run (talosctl's
+    // default); talosctl prints the keys on its standard output: kept in a file, its progress
+    // lines shown. What the block installs waits for talosctl's last line (rotate-ca.go v1.12.11:
+    // "> Writing new talosconfig to %q", once the rotation finished).
+    const rotate = (part: '--talos' | '--kubernetes') => [
+      'talosctl',
+      '-n',
+      '192.168.30.11',
+      'rotate-ca',
+      `--talos=${part === '--talos'}`,
+      `--kubernetes=${part === '--kubernetes'}`,
+      '--dry-run=false',
+      '--with-docs=false',
+      '--with-examples=false',
+      ...nodes,
+    ];
+    expect(before).toEqual([
+      ['talosctl', 'health', '-n', '192.168.30.11'],
+      ['cp', '$TALOS_DIR/secrets.yaml', '$TALOS_DIR/secrets.yaml.before-rotation'],
+      ['cp', '$TALOS_DIR/talosconfig', '$TALOS_DIR/talosconfig.before-rotation'],
+      ['cp', '$TALOS_DIR/kubeconfig', '$TALOS_DIR/kubeconfig.before-rotation'],
+    ]);
+    expect(talosAuthority).toEqual([
+      [...rotate('--talos'), '-o', '$TALOS_DIR/talosconfig.rotated'],
+      ['tee', '$TALOS_DIR/rotate-ca-talos.log'],
+      ['grep', '-E', '^(> |  ?- )'],
+      ['grep', '-q', '^> Writing new talosconfig to ', '$TALOS_DIR/rotate-ca-talos.log'],
+      ['mv', '$TALOS_DIR/talosconfig.rotated', '$TALOS_DIR/talosconfig'],
+      ['talosctl', 'config', 'endpoint', '192.168.30.11', '192.168.30.12', '192.168.30.13'],
+      ['talosctl', 'config', 'node', '192.168.30.11'],
+      [
+        'talosctl',
+        '-n',
+        [...addresses('controlplane'), ...addresses('worker')].join(','),
+        'version',
+        '>/dev/null',
+      ],
+      ['echo', 'every node answers to the new talosconfig'],
+    ]);
+    // rotate-ca.go v1.12.11: "> Kubernetes CA rotation done, new 'kubeconfig' can be fetched…"
+    expect(kubernetesAuthority).toEqual([
+      rotate('--kubernetes'),
+      ['tee', '$TALOS_DIR/rotate-ca-kubernetes.log'],
+      ['grep', '-E', '^(> |  ?- )'],
+      ['grep', '-q', '^> Kubernetes CA rotation done', '$TALOS_DIR/rotate-ca-kubernetes.log'],
+      ['talosctl', 'kubeconfig', '$TALOS_DIR/kubeconfig', '-n', '192.168.30.11', '--force'],
+      ['kubectl', 'get', 'nodes'],
+    ]);
+    // kube-system and the approver first; without an Argo CD, every other namespace after them
+    expect(restartFirst?.[0]).toEqual([
+      'for',
+      'ns',
+      'in',
+      'kube-system',
+      'kubelet-serving-cert-approver',
+    ]);
+    expect(restartRest?.[0]?.slice(0, 3)).toEqual(['for', 'ns', 'in']);
+    expect(restartRest?.[0]?.slice(3, 8)).toEqual(['$(kubectl', 'get', 'namespaces', '-o', 'name']);
+    expect(restartRest?.flat()).toContain('-vxF');
+    for (const restart of [restartFirst, restartRest]) {
+      // `do kubectl …` after each `for workload in $(kubectl … get …)`
+      const rollouts = restart?.filter((words) => words[0] === 'do' && words[1] === 'kubectl');
+      expect(rollouts?.map((words) => words.slice(1))).toEqual([
+        ['kubectl', '-n', '$ns', 'rollout', 'restart', '$workload'],
+        ['kubectl', '-n', '$ns', 'rollout', 'status', '$workload', '--timeout=10m'],
+      ]);
+    }
+    expect(rebuild).toEqual([
+      [
+        'talosctl',
+        '-n',
+        '192.168.30.11',
+        'get',
+        'machineconfig',
+        'v1alpha1',
+        '-o',
+        'jsonpath={.spec}',
+        '>$TALOS_DIR/controlplane.running.yaml',
+      ],
+      [
+        'talosctl',
+        'gen',
+        'secrets',
+        '--from-controlplane-config',
+        '$TALOS_DIR/controlplane.running.yaml',
+        '-o',
+        '$TALOS_DIR/secrets.yaml',
+        '--force',
+      ],
+      ['rm', '-f', '$TALOS_DIR/controlplane.running.yaml'],
+    ]);
+    // The configs made again from it (step 3's command) and a dry run on every node, its
+    // difference (on talosctl's error output) without the lines of keys
+    expect(check?.[0]?.slice(0, 5)).toEqual([
+      'talosctl',
+      'gen',
+      'config',
+      'prod',
+      'https://192.168.30.10:6443',
+    ]);
+    const dryRuns = check?.filter((words) => words.includes('--dry-run')) ?? [];
+    expect(dryRuns.map((words) => words[3])).toEqual([
+      ...addresses('controlplane'),
+      ...addresses('worker'),
+    ]);
+    expect(dryRuns.every((words) => words.at(-1) === '2>&1')).toBe(true);
+    expect(check?.filter((words) => words[0] === 'grep')).toEqual(
+      dryRuns.map(() => ['grep', '-vE', '(crt|key): ']),
+    );
+    expect(cleanUp?.[0]?.slice(0, 2)).toEqual(['rm', '-f']);
+    expect(cleanUp?.[0]).toContain('$TALOS_DIR/rotate-ca-talos.log');
+    expect(cleanUp?.[0]).toContain('$TALOS_DIR/secrets.yaml.before-rotation');
+  });
+
+  it("restarts the Applications' namespaces onto a rotated CA in their sync order, after kube-system and the approver, and every other namespace last", () => {
+    const { input } = devRunbookInput();
+    const app = (name: string, namespace: string, wave: number) => ({
+      ...devApplication(name, { namespace, critical: false }),
+      wave,
+    });
+    const text = runbook({
+      ...input,
+      gitops: {
+        namespace: 'argocd',
+        root: 'dev-platform',
+        revision: 'main',
+        applications: [
+          app('apps', 'web', 10),
+          app('storage', 'longhorn-system', 1),
+          app('cni', 'kube-system', 0),
+          app('gitops', 'argocd', 2),
+          app('monitoring', 'monitoring', 3),
+          app('alerts', 'monitoring', 3),
+          app('cert-manager', 'cert-manager', 1),
+        ],
+      },
+    });
+    const from = "## Later: rotating the cluster's certificate authorities (after a leak)";
+    const section = text.slice(text.indexOf(from), text.indexOf('\n## ', text.indexOf(from) + 1));
+    const loops = shellBlocks(section)
+      .map((block) => splitCommands(block).map((command) => command.map((word) => word.text)))
+      .map((block) => block[0])
+      .filter((words) => words?.[0] === 'for');
+    const order = ['cert-manager', 'longhorn-system', 'argocd', 'monitoring', 'web'];
+    expect(loops[1]?.slice(0, 3 + order.length)).toEqual(['for', 'ns', 'in', ...order]);
+    const exclusions = section.slice(
+      section.indexOf('grep -vxF'),
+      section.indexOf('); do', section.indexOf('grep -vxF')),
+    );
+    expect(exclusions).toBe(
+      `grep -vxF ${['kube-system', 'kubelet-serving-cert-approver', ...order].map((ns) => `-e ${ns}`).join(' ')}`,
+    );
+    // one node: no worker nodes to name
+    expect(section).not.toContain('--worker-nodes');
+    expect(section).toContain(`--control-plane-nodes ${input.cluster.controlPlanes[0]?.address} `);
   });
 
   it('never lets Talos reboot the nodes of a cluster together when its settings change', () => {
@@ -2017,7 +2226,11 @@ describe('waiting for the components after each node of a rolling reboot or upgr
         `talosctl upgrade -n ${node.address} --image factory.talos.dev/installer/abc:v1.12.11\ntalosctl health -n ${first}\n${WAIT}\n`,
       );
     }
-    expect(markdown.split(WAIT).length - 1).toBe(2 * nodes.length);
+    // … and once more after the restarts of a CA rotation, for the whole cluster
+    expect(markdown.split(WAIT).length - 1).toBe(2 * nodes.length + 1);
+    expect(markdown).toContain(
+      `--timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done\ndone\n${WAIT}\n`,
+    );
     expect(markdown).toContain('- storage: replicas rebuilt\n');
   });
 

@@ -5,7 +5,7 @@
 // cluster's Talos release, validates what each node would receive as `talosctl validate --mode
 // metal --strict` does, and reports every problem in words.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, delimiter, join, relative } from 'node:path';
 import { parseAllDocuments } from '@homelab/core';
 import { toolsCache } from '@homelab/core/testing';
@@ -268,6 +268,8 @@ export interface AppliedConfig {
   /** Role config the command applied (`controlplane`, `worker`, …: `-f`'s file name). */
   readonly roleFile: string;
   readonly insecure: boolean;
+  /** `--dry-run`: what the node runs is compared, nothing applied. */
+  readonly dryRun: boolean;
   readonly command: RunbookCommand;
   /** What talosctl would send to the node (the role config with the node's patches). */
   readonly config?: string;
@@ -285,8 +287,22 @@ export interface ClusterRun {
   readonly talosconfigs: readonly { readonly before: string; readonly after: string }[];
   /** What each `gen config --output-types talosconfig` (the yearly renewal) wrote. */
   readonly renewals: readonly string[];
+  /**
+   * Each `gen secrets --from-controlplane-config`: the control plane's running config it read
+   * (as the suite made it: see `RunbookOptions.runningConfig`) and the bundle it wrote.
+   */
+  readonly rebuilds: readonly { readonly running: string; readonly bundle: string }[];
   /** Problems found before or between the runs (a command the suite could not read). */
   readonly problems: readonly string[];
+}
+
+export interface RunbookOptions {
+  /**
+   * The running config of a control plane, from the last control-plane config an apply-config
+   * sent (the runbook fetches it from the node, which the suite does not run): a test changes it
+   * as the node would have (a CA rotation gives it new authorities).
+   */
+  readonly runningConfig?: (config: string) => string;
 }
 
 /** Address that stands for a node's DHCP address (TEST-NET-1, RFC 5737). */
@@ -303,6 +319,7 @@ export function runRunbook(
   tool: TalosMachinery,
   scratch: string,
   note?: string,
+  options: RunbookOptions = {},
 ): ClusterRun {
   const talosDir = join(scratch, 'talos');
   const appliedDir = join(scratch, 'applied');
@@ -317,6 +334,7 @@ export function runRunbook(
   const applied: AppliedConfig[] = [];
   const talosconfigs: { before: string; after: string }[] = [];
   const renewals: string[] = [];
+  const rebuilds: { running: string; bundle: string }[] = [];
   const problems: string[] = [];
   const run = (what: string, args: string[], extraEnv: Record<string, string> = {}): ToolRun => {
     const result = spawnSync(tool.path, args, {
@@ -340,7 +358,7 @@ export function runRunbook(
     const where = `RUNBOOK.md:${command.line}`;
     let words: string[];
     try {
-      words = shellWords(command.text, {
+      words = shellWords(withoutDryRunFilter(command.text), {
         ...env,
         ...dhcpVariables(command.text),
       });
@@ -361,6 +379,7 @@ export function runRunbook(
         node: patch,
         roleFile: basename(file).replace(/\.yaml$/, ''),
         insecure: args.includes('--insecure') || args.includes('-i'),
+        dryRun: args.includes('--dry-run'),
         command,
       };
       if (result.status !== 0 || !existsSync(output)) {
@@ -378,10 +397,31 @@ export function runRunbook(
       applied.push({ ...entry, config: readFileSync(output, 'utf8'), validate });
       continue;
     }
+    const running =
+      args[0] === 'gen' && args[1] === 'secrets'
+        ? flagValues(args, '--from-controlplane-config', '--from-controlplane-config')[0]
+        : undefined;
+    if (running !== undefined && !existsSync(running)) {
+      // The control plane's running config, which the runbook fetched from the node (`talosctl
+      // get machineconfig`, not run here): the last control-plane config an apply-config sent.
+      const config = applied.findLast((entry) => entry.roleFile === 'controlplane')?.config;
+      if (config === undefined) {
+        problems.push(`${where}: reads a control plane's running config before any was applied`);
+        continue;
+      }
+      writeFileSync(running, options.runningConfig?.(config) ?? config);
+    }
     const talosconfig = join(talosDir, 'talosconfig');
     const read = () => (existsSync(talosconfig) ? readFileSync(talosconfig, 'utf8') : '');
     const before = read();
-    run(where, args);
+    const result = run(where, args);
+    const bundle = flagValues(args, '--output-file', '-o')[0];
+    if (running !== undefined && result.status === 0 && bundle !== undefined) {
+      rebuilds.push({
+        running: readFileSync(running, 'utf8'),
+        bundle: readFileSync(bundle, 'utf8'),
+      });
+    }
     if (args[0] === 'gen' && args[1] === 'config') {
       // The yearly renewal makes talosconfig alone again, on purpose (a new certificate).
       if (flagValues(args, '--output-types', '-t')[0] === 'talosconfig') renewals.push(read());
@@ -396,8 +436,54 @@ export function runRunbook(
     applied,
     talosconfigs,
     renewals,
+    rebuilds,
     problems,
   };
+}
+
+/**
+ * A dry run's command without the filter its output goes through (`--dry-run 2>&1 | grep -vE
+ * '…'`: the runbook leaves out the lines of keys a difference would show); any other command as
+ * it is (a pipeline is then refused as not a simple command).
+ */
+export function withoutDryRunFilter(text: string): string {
+  const match = /^(talosctl\s+apply-config\s.*\s--dry-run) 2>&1 \| grep -vE '[^']*'$/.exec(text);
+  return match === null ? text : (match[1] as string);
+}
+
+/** The certificates of a machine config's two authorities (Talos API, Kubernetes). */
+export function authorities(config: string): { machine: unknown; cluster: unknown } {
+  const document = v1alpha1(configDocuments(config)) ?? {};
+  const ca = (part: Json | undefined) =>
+    isTable(part) && isTable(part.ca) ? part.ca.crt : undefined;
+  return { machine: ca(document.machine), cluster: ca(document.cluster) };
+}
+
+/**
+ * Every `apply-config --dry-run` (the check after secrets.yaml is made again from a control
+ * plane's running config) sends the node the authorities that control plane runs with: a
+ * secrets.yaml still holding the old ones would give them back to the nodes.
+ */
+export function dryRunProblems(run: ClusterRun): string[] {
+  const dryRuns = run.applied.filter((entry) => entry.dryRun);
+  if (dryRuns.length === 0) return [];
+  const running = run.rebuilds.at(-1)?.running;
+  if (running === undefined)
+    return ['dry runs, but no secrets.yaml made again from a running config'];
+  const want = authorities(running);
+  const out: string[] = [];
+  for (const entry of dryRuns) {
+    if (entry.config === undefined) continue;
+    const got = authorities(entry.config);
+    for (const part of ['machine', 'cluster'] as const) {
+      if (got[part] !== want[part]) {
+        out.push(
+          `RUNBOOK.md:${entry.command.line}: ${entry.node} would get another ${part}.ca than the control plane runs with`,
+        );
+      }
+    }
+  }
+  return out;
 }
 
 /** `${NODE_…_DHCP:?…}` variables of a command, each standing for a DHCP address. */
