@@ -532,19 +532,25 @@ talosctl -n {{shell caRotation.nodes}} version >/dev/null &&
 echo 'every node answers to the new talosconfig'
 \`\`\`
 
-Without "Writing new talosconfig", \`talosconfig\` is still the old one: it works as long as the rotation
-stopped before its second round ("Making new Talos CA the issuing CA"); after that, the nodes it
-switched answer only to the \`talosconfig\` printed in \`rotate-ca-talos.log\` after "Generating new
-talosconfig", with which to mend them as above. A workload's access to the Talos API
+Where "Writing new talosconfig" is missing or the \`mv\` fails, \`talosconfig\` is still the old
+one: it works as long as the rotation stopped before its second round ("Making new Talos CA the
+issuing CA"); after that, the nodes it switched answer only to the \`talosconfig\` printed in
+\`rotate-ca-talos.log\` after "Generating new talosconfig", with which to mend them as above:
+\`sed -n '/^> Generating new talosconfig:$/,/^> /{/^> /d;p;}' "$TALOS_DIR/rotate-ca-talos.log" >"$TALOS_DIR/talosconfig.recovered"\`,
+then \`talosctl --talosconfig "$TALOS_DIR/talosconfig.recovered" -n <node> …\`. A workload's access to the Talos API
 (\`kubernetesTalosAPIAccess\`: the etcd snapshots, where they run) gets a certificate of the new CA
 from Talos itself, within a minute of the second round.
 
 Then the Kubernetes authority. From its second round on, the API server shows a certificate of
 the new CA, which the pods started before do not trust (they read the CA once, at start): the
 CNI, the operators and controllers lose the API until they restart, below, while traffic between
-pods goes on. Each kubelet restarts three times, the control planes' static pods once; once the
-old CA is dropped, each kubelet asks for a new serving certificate, and \`kubectl logs\` and \`exec\`
-fail until the approver, restarted below, approves it:
+pods goes on. Each kubelet and each control plane's static pods restart in each of the three
+rounds{{#if singleNode}} (here, on the only node, the API is unreachable for a while each time;
+talosctl retries){{/if}}; once the old CA is dropped, each kubelet asks for a new serving
+certificate, and \`kubectl logs\` and \`exec\` fail until the approver, restarted below, approves
+it. Where "Kubernetes CA rotation done" is missing, fetch the kubeconfig anyway (\`talosctl
+kubeconfig\` as below: it comes from the nodes' issuing CA of the moment) to look, and mend
+\`cluster.ca\` and \`cluster.acceptedCAs\` on every node by hand as above:
 
 \`\`\`sh
 talosctl -n {{shell first.address}} rotate-ca --talos=false --kubernetes=true --dry-run=false --with-docs=false --with-examples=false --control-plane-nodes {{shell caRotation.controlPlaneNodes}}{{#if caRotation.workerNodes}} --worker-nodes {{shell caRotation.workerNodes}}{{/if}} | tee "$TALOS_DIR/rotate-ca-kubernetes.log" | grep -E '^(> |  ?- )'
@@ -553,15 +559,18 @@ talosctl kubeconfig "$TALOS_DIR/kubeconfig" -n {{shell first.address}} --force &
 kubectl get nodes
 \`\`\`
 
-Then restart the pods onto the new CA, a namespace at a time: every DaemonSet, Deployment and
-StatefulSet, then a wait for each. Pods none of them manages stay as they are (a CronJob's next
+Then restart the pods onto the new CA, a namespace at a time: its DaemonSets first (the CNI's
+agents, a storage driver's node plugins), a wait for each, then its Deployments and StatefulSets
+and a wait for each. Pods none of them manages stay as they are (a CronJob's next
 Job starts with the new CA). First kube-system, where the CNI runs (every new pod needs it), and
 the kubelet serving certificate approver, then a wait until every kubelet serves again:
 
 \`\`\`sh
 for ns in{{#each caRotation.first}} {{shell this}}{{/each}}; do
-  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout restart "$workload"; done
-  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout status "$workload" --timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done
+  for kinds in daemonsets deployments,statefulsets; do
+    for workload in $(kubectl -n "$ns" get "$kinds" -o name); do kubectl -n "$ns" rollout restart "$workload"; done
+    for workload in $(kubectl -n "$ns" get "$kinds" -o name); do kubectl -n "$ns" rollout status "$workload" --timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done
+  done
 done
 {{{caRotation.kubeletsServe}}}
 \`\`\`
@@ -573,8 +582,10 @@ reboot{{/if}}:
 
 \`\`\`sh
 for ns in{{#each caRotation.ordered}} {{shell this}}{{/each}} $(kubectl get namespaces -o name | sed 's|^namespace/||' | grep -vxF{{#each caRotation.done}} -e {{shell this}}{{/each}}); do
-  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout restart "$workload"; done
-  for workload in $(kubectl -n "$ns" get daemonsets,deployments,statefulsets -o name); do kubectl -n "$ns" rollout status "$workload" --timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done
+  for kinds in daemonsets deployments,statefulsets; do
+    for workload in $(kubectl -n "$ns" get "$kinds" -o name); do kubectl -n "$ns" rollout restart "$workload"; done
+    for workload in $(kubectl -n "$ns" get "$kinds" -o name); do kubectl -n "$ns" rollout status "$workload" --timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done
+  done
 done
 {{#if afterReboot}}
 {{{afterReboot.commands}}}
@@ -594,19 +605,21 @@ talosctl gen secrets --from-controlplane-config "$TALOS_DIR/controlplane.running
 rm -f "$TALOS_DIR/controlplane.running.yaml"
 \`\`\`
 
-Check it: the configs made from it with this cluster's patches are what each node runs (\`No
-changes.\`). A difference in \`ca\` means it does not hold the new authorities: put
-\`secrets.yaml.before-rotation\` aside and look; a difference elsewhere is a change of the
-definition not applied yet, which "Later: changing Talos settings" applies. The filter leaves out
-the lines of keys and certificates, which a difference would show (talosctl prints a dry run's
-difference on its error output):
+Check it: the configs made from it with this cluster's patches are what each node runs. Each node
+prints \`same\`, or the names of the fields its dry run finds different (\`-\` what it runs, \`+\`
+what it would get), never their values: talosctl prints a dry run's difference (on its error
+output) with the lines around it, tokens and keys among them. A difference in \`crt\` or \`key\`
+means this \`secrets.yaml\` does not hold the new authorities: put \`secrets.yaml.before-rotation\`
+aside and look; one elsewhere is a change of the definition not applied yet, which "Later:
+changing Talos settings" applies:
 
 \`\`\`sh
 {{> genConfig}}
   --output-types controlplane,worker \\
   --output-dir "$TALOS_DIR" --force
 {{#each upgradeOrder}}
-talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --dry-run 2>&1 | grep -vE '(crt|key): '
+echo {{shell hostname}}:
+talosctl apply-config -n {{shell address}} -f "$TALOS_DIR"/{{shell configFile}} --config-patch {{shell patchArg}} --dry-run 2>&1 | sed -n -e 's/^No changes\\.$/  same/p' -e 's/^\\([-+]\\) *\\([A-Za-z0-9_]*\\):.*/  \\1 \\2/p' -e '/rror/p'
 {{/each}}
 \`\`\`
 

@@ -998,10 +998,10 @@ function caRotationView(input: RunbookInput) {
     ordered,
     done: [...first, ...ordered],
     kubeletsServe: boundedWait({
-      condition: `[ -z "$(for node in $(kubectl get nodes -o name); do kubectl get --raw "/api/v1/nodes/\${node#node/}/proxy/healthz" >/dev/null 2>&1 || echo "\${node#node/}"; done)" ]`,
+      condition: `nodes=$(kubectl get nodes -o name) && [ -n "$nodes" ] && [ -z "$(for node in $(printf '%s\\n' "$nodes"); do kubectl get --raw "/api/v1/nodes/\${node#node/}/proxy/healthz" >/dev/null 2>&1 || echo "\${node#node/}"; done)" ]`,
       seconds: WAIT_SECONDS.kubeletServing,
       interval: 10,
-      message: `a kubelet still serves no certificate of the new CA (its serving certificate request is not approved): see kubectl get csr and kubectl -n ${CERT_APPROVER_NAMESPACE} logs deployment/kubelet-serving-cert-approver`,
+      message: `the API server does not list the nodes, or a kubelet still serves without an approved serving certificate: see kubectl get csr and kubectl -n ${CERT_APPROVER_NAMESPACE} logs deployment/kubelet-serving-cert-approver`,
     }),
   };
 }

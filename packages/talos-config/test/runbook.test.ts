@@ -1008,12 +1008,60 @@ describe('the reference runbook', () => {
       ...addresses('worker'),
     ]);
     expect(dryRuns.every((words) => words.at(-1) === '2>&1')).toBe(true);
-    expect(check?.filter((words) => words[0] === 'grep')).toEqual(
-      dryRuns.map(() => ['grep', '-vE', '(crt|key): ']),
+    // Only a verdict or the names of the fields that differ: the difference's lines around
+    // them hold tokens and keys
+    expect(check?.filter((words) => words[0] === 'sed')).toEqual(
+      dryRuns.map(() => [
+        'sed',
+        '-n',
+        '-e',
+        's/^No changes\\.$/  same/p',
+        '-e',
+        's/^\\([-+]\\) *\\([A-Za-z0-9_]*\\):.*/  \\1 \\2/p',
+        '-e',
+        '/rror/p',
+      ]),
+    );
+    expect(check?.filter((words) => words[0] === 'echo').map((words) => words[1])).toEqual(
+      cluster?.nodes
+        .filter((node) => node.role === 'controlplane')
+        .concat(cluster.nodes.filter((node) => node.role === 'worker'))
+        .map((node) => `${node.hostname}:`),
     );
     expect(cleanUp?.[0]?.slice(0, 2)).toEqual(['rm', '-f']);
     expect(cleanUp?.[0]).toContain('$TALOS_DIR/rotate-ca-talos.log');
     expect(cleanUp?.[0]).toContain('$TALOS_DIR/secrets.yaml.before-rotation');
+  });
+
+  it('waits for the kubelets after a CA rotation until the API server lists the nodes and each serves again, failing closed', () => {
+    const from = "## Later: rotating the cluster's certificate authorities (after a leak)";
+    const text = markdown.slice(markdown.indexOf(from));
+    const wait = text
+      .split('\n')
+      .map((line) => parseBoundedWait(line))
+      .find((found) => found?.condition.includes('proxy/healthz'));
+    if (wait === undefined) expect.fail('no wait for the kubelets');
+    expect(wait.seconds).toBe(600);
+    // kubectl stood in for: `get nodes -o name` as $NODES says (fails when unset), each node's
+    // healthz failing when its name is in $DOWN
+    const dir = mkdtempSync(join(tmpdir(), 'homelab-kubelets-'));
+    writeFileSync(
+      join(dir, 'kubectl'),
+      '#!/bin/sh\nif [ "$1" = get ] && [ "$2" = nodes ]; then [ "${NODES+set}" = set ] || exit 1; [ -z "$NODES" ] || printf \'%s\\n\' $NODES; exit 0; fi\nfor node in $DOWN; do [ "$3" = "/api/v1/nodes/$node/proxy/healthz" ] && exit 1; done\nexit 0\n',
+      { mode: 0o755 },
+    );
+    const holds = (env: Record<string, string>) =>
+      spawnSync('sh', ['-c', wait.condition], {
+        env: { PATH: `${dir}:${process.env.PATH ?? ''}`, ...env },
+      }).status === 0;
+    try {
+      expect(holds({ NODES: 'node/a node/b' })).toBe(true);
+      expect(holds({ NODES: 'node/a node/b', DOWN: 'b' })).toBe(false);
+      expect(holds({})).toBe(false); // the API server does not answer
+      expect(holds({ NODES: '' })).toBe(false); // no node listed
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("restarts the Applications' namespaces onto a rotated CA in their sync order, after kube-system and the approver, and every other namespace last", () => {
@@ -2229,7 +2277,7 @@ describe('waiting for the components after each node of a rolling reboot or upgr
     // … and once more after the restarts of a CA rotation, for the whole cluster
     expect(markdown.split(WAIT).length - 1).toBe(2 * nodes.length + 1);
     expect(markdown).toContain(
-      `--timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done\ndone\n${WAIT}\n`,
+      `--timeout=10m || echo "$ns $workload did not roll out: see kubectl -n $ns describe $workload" >&2; done\n  done\ndone\n${WAIT}\n`,
     );
     expect(markdown).toContain('- storage: replicas rebuilt\n');
   });

@@ -442,12 +442,14 @@ export function runRunbook(
 }
 
 /**
- * A dry run's command without the filter its output goes through (`--dry-run 2>&1 | grep -vE
- * '…'`: the runbook leaves out the lines of keys a difference would show); any other command as
+ * A dry run's command without the filter its output goes through (`--dry-run 2>&1 | sed -n -e
+ * '…'`: the runbook prints the names of the fields that differ, never a line of the difference); any other command as
  * it is (a pipeline is then refused as not a simple command).
  */
 export function withoutDryRunFilter(text: string): string {
-  const match = /^(talosctl\s+apply-config\s.*\s--dry-run) 2>&1 \| grep -vE '[^']*'$/.exec(text);
+  const match = /^(talosctl\s+apply-config\s.*\s--dry-run) 2>&1 \| sed -n( -e '[^']*')+$/.exec(
+    text,
+  );
   return match === null ? text : (match[1] as string);
 }
 
