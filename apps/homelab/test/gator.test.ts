@@ -604,6 +604,19 @@ suite(title, () => {
   const brokenRuns = first !== undefined ? onRenders : it.skip;
 
   /** The constraint of `kind`, its template, and a Deployment it covers (first cluster). */
+  /**
+   * The provider-token case with a token name of the test's own beside the cluster's: the
+   * committed output is the user's, maybe without a secrets provider.
+   */
+  function providerTokenCase() {
+    const { constraint: deployed, ...rest } = policyCase('HomelabProviderToken');
+    const token = 'homelab-test-token';
+    const constraint = structuredClone(deployed) as KubeObject;
+    const parameters = (constraint.spec as { parameters: { secrets: string[] } }).parameters;
+    parameters.secrets = [...parameters.secrets, token];
+    return { ...rest, constraint, token };
+  }
+
   function policyCase(kind: string) {
     const policies = policiesOf(first as string);
     const constraint = policies.constraints.find(
@@ -735,17 +748,7 @@ suite(title, () => {
     "denies a Deployment that mounts the secrets provider's token or reads it from its environment, with the template messages, as the evaluator does (broken on purpose)",
     () => {
       if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
-      const {
-        policies,
-        constraint: deployed,
-        template,
-        deployment,
-      } = policyCase('HomelabProviderToken');
-      // The committed output is the user's: a token name of our own beside the cluster's.
-      const token = 'homelab-test-token';
-      const constraint = structuredClone(deployed) as KubeObject;
-      const spec = constraint.spec as { parameters: { secrets: string[] } };
-      spec.parameters.secrets = [...spec.parameters.secrets, token];
+      const { policies, constraint, template, deployment, token } = providerTokenCase();
       // Admitted as the platform deploys it
       expect(gatorOn([template], [constraint], [deployment]).results).toEqual([]);
       const broken = structuredClone(deployment) as KubeObject & {
@@ -775,18 +778,7 @@ suite(title, () => {
     "denies every Prometheus Operator kind that names the secrets provider's token as a credential (its first and last path, and one through a map), admits the same with a Secret of its own, as the evaluator does (broken on purpose)",
     () => {
       if (gator === undefined) expect.fail(`gator not found (${INSTALL})`);
-      const {
-        policies,
-        constraint: deployed,
-        template,
-        deployment,
-      } = policyCase('HomelabProviderToken');
-      // The committed output is the user's (maybe without a secrets provider): a token name of
-      // our own beside the cluster's.
-      const token = 'homelab-test-token';
-      const constraint = structuredClone(deployed) as KubeObject;
-      const parameters = (constraint.spec as { parameters: { secrets: string[] } }).parameters;
-      parameters.secrets = [...parameters.secrets, token];
+      const { policies, constraint, template, deployment, token } = providerTokenCase();
       const namespace = deployment.metadata.namespace as string;
       const withSecret = (
         kind: CredentialKind,

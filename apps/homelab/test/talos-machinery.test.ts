@@ -317,17 +317,23 @@ suite(`talos suite (talos-machinery ${[...tools.keys()].join(', ') || 'not found
           })
           .join('---\n');
 
-    it('carries the authorities a rotation gave the running config through secrets.yaml into every node’s dry run', () => {
+    /** The target's runbook under `root`, run after a rotation gave the nodes `certs`. */
+    function rotatedRun(root: string, certs: Record<'os' | 'k8s', { crt: string; key: string }>) {
       if (target === undefined) expect.fail('no cluster with a talos-machinery build');
-      const certs = newAuthorities();
-      const run = runRunbook(
-        REPO,
-        readCluster(REPO, target.cluster),
+      return runRunbook(
+        root,
+        readCluster(root, target.cluster),
         target.tool as TalosMachinery,
         scratch('homelab-talos-run-'),
         undefined,
         { runningConfig: rotated(certs) },
       );
+    }
+
+    it('carries the authorities a rotation gave the running config through secrets.yaml into every node’s dry run', () => {
+      if (target === undefined) expect.fail('no cluster with a talos-machinery build');
+      const certs = newAuthorities();
+      const run = rotatedRun(REPO, certs);
       expect(runProblems(run)).toEqual([]);
       const bundle = parse(run.rebuilds[0]?.bundle ?? '') as { certs: typeof certs };
       expect([bundle.certs.os, bundle.certs.k8s]).toEqual([certs.os, certs.k8s]);
@@ -365,14 +371,7 @@ suite(`talos suite (talos-machinery ${[...tools.keys()].join(', ') || 'not found
         `--from-controlplane-config "$TALOS_DIR/controlplane.running.yaml" ${line}`,
       );
       writeFileSync(file, text.replace(line, '-o "$TALOS_DIR/secrets.rotated.yaml"\n'));
-      const run = runRunbook(
-        root,
-        readCluster(root, target.cluster),
-        target.tool as TalosMachinery,
-        scratch('homelab-talos-run-'),
-        undefined,
-        { runningConfig: rotated(certs) },
-      );
+      const run = rotatedRun(root, certs);
       const problems = dryRunProblems(run);
       console.log(`talos suite: broken on purpose: ${problems[0]}`);
       expect(problems.length).toBe(2 * run.applied.filter((entry) => entry.dryRun).length);
